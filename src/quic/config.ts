@@ -1,0 +1,135 @@
+/**
+ * Typed options → quiche.Config.
+ *
+ * Byte budget (why the defaults are what they are; docs/protocol/mtu.md has the full table):
+ *   a 1500-byte link, IPv6 (40) + UDP (8)           → 1452 bytes of UDP payload
+ *   outer QUIC at maxUdpPayloadBytes 1452             → DATAGRAM payload ≤ 1408 (measured,
+ *                                                        quiche 0.18, 1-RTT short header + AEAD)
+ *   minus Quarter Stream ID (≤2) + Context ID (1)     → 1405 bytes of proxied UDP payload
+ *   inner QUIC (two-hop) at INNER_MAX_UDP_PAYLOAD 1350 → DATAGRAM payload ≤ 1306
+ *   minus Quarter Stream ID + Context ID              → 1303-byte IP packets ≥ 1280 (RFC 9484 §10)
+ * so the outer default is 1452 and a connection nested inside CONNECT-UDP uses 1350.
+ */
+import { quiche, native, type NativeConfig } from './native.js';
+import { QuicError } from './errors.js';
+
+/** Outer QUIC: fits a 1500-byte IPv6 path. */
+export const DEFAULT_MAX_UDP_PAYLOAD = 1452;
+/** QUIC carried inside a CONNECT-UDP tunnel of an outer connection (two-hop). */
+export const INNER_MAX_UDP_PAYLOAD = 1350;
+
+export interface QuicConfigOptions {
+  isServer: boolean;
+  /** ALPN protocols in preference order (e.g. ['h3']). */
+  alpn: string[];
+  /** PEM certificate chain and key (a server needs them; a client may present them). */
+  certPem?: string;
+  keyPem?: string;
+  /** Verify the peer's chain against these PEM CA certificates (and its name, client side). */
+  caPem?: string;
+  /**
+   * Require a valid peer chain. Defaults to true for a client given `caPem`, else false.
+   * quiche 0.18 verifies nothing unless asked (FACTS.md): a client without caPem/pins is
+   * unauthenticated at the TLS layer and must authenticate the peer otherwise (Noise).
+   */
+  verifyPeer?: boolean;
+  /** Accept the peer only if SHA-256 (hex) of its leaf certificate DER is in this list. */
+  pinSha256?: string[];
+  maxUdpPayloadBytes?: number;
+  /** Idle timeout (quiche max_idle_timeout), ms. Default 30 s. 0 = none. */
+  idleTimeoutMs?: number;
+  /** Send an ack-eliciting packet after this much silence, ms (keep NAT bindings and idle timers alive). */
+  keepAliveMs?: number;
+  /** QUIC DATAGRAM (RFC 9221). Default on, with these queue lengths. */
+  dgram?: boolean;
+  dgramRecvQueueLen?: number;
+  dgramSendQueueLen?: number;
+  initialMaxData?: number;
+  initialMaxStreamData?: number;
+  initialMaxStreamsBidi?: number;
+  initialMaxStreamsUni?: number;
+  maxConnectionWindow?: number;
+  maxStreamWindow?: number;
+  /** Congestion control (bbr2 is broken in quiche 0.18's binding: FACTS.md). */
+  cc?: 'cubic' | 'reno' | 'bbr';
+  /** Let the peer migrate (active migration). Default true. */
+  allowMigration?: boolean;
+  /** Enable 0-RTT early data (session resumption works without it). */
+  earlyData?: boolean;
+  /** Write TLS secrets (NSS key log format) to this file, e.g. process.env.SSLKEYLOGFILE. */
+  keylogPath?: string;
+}
+
+/** A built config: the native object plus the options the driver needs at run time. */
+export interface QuicConfig {
+  readonly native: NativeConfig;
+  readonly isServer: boolean;
+  readonly alpn: string[];
+  readonly pinSha256?: string[];
+  readonly keepAliveMs: number;
+  readonly maxUdpPayloadBytes: number;
+  readonly keylogPath?: string;
+}
+
+const SIGALGS = [
+  'ecdsa_secp256r1_sha256', 'ecdsa_secp384r1_sha384', 'ecdsa_secp521r1_sha512', 'ed25519',
+  'rsa_pss_rsae_sha256', 'rsa_pss_rsae_sha384', 'rsa_pss_rsae_sha512',
+  'rsa_pkcs1_sha256', 'rsa_pkcs1_sha384', 'rsa_pkcs1_sha512',
+].join(':');
+
+const enc = new TextEncoder();
+
+/** Builds a quiche.Config. Throws QuicError ERR_QUIC_CONFIG on bad input (e.g. unparsable PEM). */
+export function createQuicConfig(o: QuicConfigOptions): QuicConfig {
+  if (o.isServer && (!o.certPem || !o.keyPem)) throw new QuicError('ERR_QUIC_CONFIG', 'quic: a server needs certPem and keyPem');
+  if (!!o.certPem !== !!o.keyPem) throw new QuicError('ERR_QUIC_CONFIG', 'quic: certPem and keyPem go together');
+  if (o.alpn.length === 0) throw new QuicError('ERR_QUIC_CONFIG', 'quic: at least one ALPN is required');
+  const verifyPeer = o.verifyPeer ?? (!o.isServer && !!o.caPem);
+  if (verifyPeer && !o.caPem) throw new QuicError('ERR_QUIC_CONFIG', 'quic: verifyPeer needs caPem');
+  let cfg: NativeConfig;
+  try {
+    cfg = quiche.Config.withBoringSslCtx(
+      verifyPeer,
+      false,
+      o.caPem ? enc.encode(o.caPem) : null,
+      o.keyPem ? [enc.encode(o.keyPem)] : null,
+      o.certPem ? [enc.encode(o.certPem)] : null,
+      SIGALGS,
+    );
+  } catch (e) {
+    throw new QuicError('ERR_QUIC_CONFIG', `quic: cannot build TLS context: ${(e as Error).message}`, { cause: e });
+  }
+  const maxUdp = o.maxUdpPayloadBytes ?? DEFAULT_MAX_UDP_PAYLOAD;
+  if (maxUdp < 1200 || maxUdp > 65527) throw new QuicError('ERR_QUIC_CONFIG', `quic: maxUdpPayloadBytes ${maxUdp} outside 1200..65527 (RFC 9000 §14)`);
+  native('quic: config', () => {
+    cfg.setApplicationProtos(o.alpn);
+    cfg.setMaxIdleTimeout(o.idleTimeoutMs ?? 30_000);
+    cfg.setMaxRecvUdpPayloadSize(maxUdp);
+    cfg.setMaxSendUdpPayloadSize(maxUdp);
+    cfg.setInitialMaxData(o.initialMaxData ?? 16 * 1024 * 1024);
+    const sd = o.initialMaxStreamData ?? 4 * 1024 * 1024;
+    cfg.setInitialMaxStreamDataBidiLocal(sd);
+    cfg.setInitialMaxStreamDataBidiRemote(sd);
+    cfg.setInitialMaxStreamDataUni(1024 * 1024);
+    cfg.setInitialMaxStreamsBidi(o.initialMaxStreamsBidi ?? 128);
+    cfg.setInitialMaxStreamsUni(o.initialMaxStreamsUni ?? 16);
+    cfg.setMaxConnectionWindow(o.maxConnectionWindow ?? 64 * 1024 * 1024);
+    cfg.setMaxStreamWindow(o.maxStreamWindow ?? 16 * 1024 * 1024);
+    cfg.setCcAlgorithmName(o.cc ?? 'cubic');
+    cfg.setDisableActiveMigration(o.allowMigration === false);
+    cfg.setActiveConnectionIdLimit(4);
+    cfg.grease(true);
+    if (o.dgram !== false) cfg.enableDgram(true, o.dgramRecvQueueLen ?? 4096, o.dgramSendQueueLen ?? 4096);
+    if (o.earlyData) cfg.enableEarlyData();
+    if (o.keylogPath) cfg.logKeys();
+  });
+  return {
+    native: cfg,
+    isServer: o.isServer,
+    alpn: o.alpn,
+    pinSha256: o.pinSha256?.map((p) => p.toLowerCase().replace(/:/g, '')),
+    keepAliveMs: o.keepAliveMs ?? 0,
+    maxUdpPayloadBytes: maxUdp,
+    keylogPath: o.keylogPath,
+  };
+}
