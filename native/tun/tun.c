@@ -1,0 +1,379 @@
+/*
+ * masque-relay TUN addon (Linux): open a TUN fd, batched reads driven by uv_poll on the
+ * main loop, batched writes. Plain node_api.h, no node-addon-api.
+ *
+ * Why uv_poll and not fs.read: a read on the libuv thread pool blocks a pool thread until a
+ * packet arrives, which caps throughput (~40-90 k pps), drops under load and keeps the
+ * process from exiting (FACTS.md "TUN from Node"). A non-blocking fd polled by epoll costs
+ * nothing while idle, drains many packets per wake-up and needs no thread to unblock on exit.
+ *
+ * JS-visible functions (all synchronous; errors are Error objects whose `code` is the libuv
+ * errno name, e.g. "EPERM"; src/tun/linux.ts maps them to TunError):
+ *   open(name: string, multiQueue: boolean) -> [fd, actualName]
+ *   getMtu(name) -> number            setMtu(name, mtu)
+ *   pollStart(fd, buf, slotBytes, offset, sizes: Int32Array, maxBatch, cb(count, errno))
+ *       -> handle. Reads packet i into buf[i*slotBytes + offset ...], its length into
+ *       sizes[i], then calls cb once per batch. buf/sizes are only rewritten after cb returns.
+ *   pollPause(handle)  pollResume(handle)  pollRef(handle, bool)  pollClose(handle)
+ *   write(fd, bufs: Uint8Array[], offset, count, sizes: Int32Array|undefined) -> written
+ *   close(fd)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#define CHECK(call)                                                   \
+  do {                                                                \
+    if ((call) != napi_ok) {                                          \
+      napi_throw_error(env, "ERR_TUN_NAPI", "napi call failed: " #call); \
+      return NULL;                                                    \
+    }                                                                 \
+  } while (0)
+
+/* Throws an Error with code = errno name (EPERM, EBUSY, ...) and a message with context. */
+static napi_value throw_errno(napi_env env, int err, const char* what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  napi_throw_error(env, uv_err_name(-err), msg);
+  return NULL;
+}
+
+static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value* argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
+    napi_throw_type_error(env, "ERR_TUN_ARGS", "missing arguments");
+    return -1;
+  }
+  return 0;
+}
+
+static napi_value make_int(napi_env env, int64_t v) {
+  napi_value r;
+  napi_create_int64(env, (int64_t)v, &r);
+  return r;
+}
+
+static napi_value js_open(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (get_args(env, info, 2, argv)) return NULL;
+  char name[IFNAMSIZ] = {0};
+  size_t len = 0;
+  CHECK(napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len));
+  bool multi = false;
+  CHECK(napi_get_value_bool(env, argv[1], &multi));
+
+  int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return throw_errno(env, errno, "open /dev/net/tun");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  /* IFF_NO_PI: packets start at the IP header, no 4-byte prefix to strip or add. */
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (multi ? IFF_MULTI_QUEUE : 0);
+  memcpy(ifr.ifr_name, name, len < IFNAMSIZ ? len : IFNAMSIZ - 1);
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    close(fd);
+    return throw_errno(env, e, "ioctl TUNSETIFF");
+  }
+  napi_value arr, actual;
+  CHECK(napi_create_array_with_length(env, 2, &arr));
+  CHECK(napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &actual));
+  CHECK(napi_set_element(env, arr, 0, make_int(env, fd)));
+  CHECK(napi_set_element(env, arr, 1, actual));
+  return arr;
+}
+
+/* MTU through SIOC[GS]IFMTU on a throwaway socket: acts in the caller's network namespace. */
+static napi_value mtu_ioctl(napi_env env, napi_callback_info info, bool set) {
+  napi_value argv[2];
+  if (get_args(env, info, set ? 2 : 1, argv)) return NULL;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  size_t len = 0;
+  CHECK(napi_get_value_string_utf8(env, argv[0], ifr.ifr_name, IFNAMSIZ, &len));
+  if (set) {
+    int32_t mtu;
+    CHECK(napi_get_value_int32(env, argv[1], &mtu));
+    ifr.ifr_mtu = mtu;
+  }
+  int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return throw_errno(env, errno, "socket");
+  int rc = ioctl(s, set ? SIOCSIFMTU : SIOCGIFMTU, &ifr);
+  int e = errno;
+  close(s);
+  if (rc < 0) return throw_errno(env, e, set ? "ioctl SIOCSIFMTU" : "ioctl SIOCGIFMTU");
+  return make_int(env, ifr.ifr_mtu);
+}
+static napi_value js_get_mtu(napi_env env, napi_callback_info info) { return mtu_ioctl(env, info, false); }
+static napi_value js_set_mtu(napi_env env, napi_callback_info info) { return mtu_ioctl(env, info, true); }
+
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  int fd;
+  uint8_t* base;
+  size_t slot;
+  size_t offset;
+  int32_t* sizes;
+  uint32_t max_batch;
+  napi_ref buf_ref, sizes_ref, cb_ref;
+  napi_async_context actx;
+  bool closed;
+  bool paused;
+} reader_t;
+
+static void on_closed(uv_handle_t* h) { free(h->data); }
+
+static void release(reader_t* r) {
+  napi_delete_reference(r->env, r->buf_ref);
+  napi_delete_reference(r->env, r->sizes_ref);
+  napi_delete_reference(r->env, r->cb_ref);
+  napi_async_destroy(r->env, r->actx);
+}
+
+/* Calls cb(count, errno) on the JS thread, with async context so nextTick/microtasks run. */
+static void deliver(reader_t* r, int count, int err) {
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, argv[2], result;
+  napi_get_reference_value(env, r->cb_ref, &cb);
+  napi_get_global(env, &recv); /* napi_make_callback converts recv to an object: not undefined */
+  napi_create_int32(env, count, &argv[0]);
+  napi_create_int32(env, err, &argv[1]);
+  napi_make_callback(env, r->actx, recv, cb, 2, argv, &result);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc); /* routes to process 'uncaughtException' */
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_poll(uv_poll_t* h, int status, int events) {
+  reader_t* r = h->data;
+  if (r->closed) return;
+  if (status < 0) {
+    uv_poll_stop(&r->poll);
+    deliver(r, 0, -status);
+    return;
+  }
+  uint32_t n = 0;
+  int err = 0;
+  size_t cap = r->slot - r->offset;
+  /* Drain until EAGAIN or the batch is full; a full batch leaves the fd readable, so epoll
+   * (level-triggered) wakes us again on the next loop turn after other handles ran. */
+  while (n < r->max_batch) {
+    ssize_t k = read(r->fd, r->base + (size_t)n * r->slot + r->offset, cap);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) err = errno;
+      break;
+    }
+    r->sizes[n++] = (int32_t)k;
+  }
+  if (err) uv_poll_stop(&r->poll); /* a dead fd would otherwise wake us forever */
+  if (n > 0 || err) deliver(r, (int)n, err);
+}
+
+static napi_value js_poll_start(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  if (get_args(env, info, 7, argv)) return NULL;
+  int32_t fd, slot, offset, max_batch;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int32(env, argv[2], &slot));
+  CHECK(napi_get_value_int32(env, argv[3], &offset));
+  CHECK(napi_get_value_int32(env, argv[5], &max_batch));
+  void* base;
+  size_t buf_len;
+  CHECK(napi_get_buffer_info(env, argv[1], &base, &buf_len));
+  napi_typedarray_type tt;
+  size_t sizes_len;
+  void* sizes;
+  CHECK(napi_get_typedarray_info(env, argv[4], &tt, &sizes_len, &sizes, NULL, NULL));
+  if (tt != napi_int32_array || sizes_len < (size_t)max_batch || slot <= offset || offset < 0 ||
+      max_batch <= 0 || (size_t)slot * (size_t)max_batch > buf_len) {
+    napi_throw_range_error(env, "ERR_TUN_ARGS", "bad read buffer geometry");
+    return NULL;
+  }
+  reader_t* r = calloc(1, sizeof *r);
+  if (!r) return throw_errno(env, ENOMEM, "calloc");
+  r->env = env;
+  r->fd = fd;
+  r->base = base;
+  r->slot = (size_t)slot;
+  r->offset = (size_t)offset;
+  r->sizes = sizes;
+  r->max_batch = (uint32_t)max_batch;
+  /* Strong references keep the buffers (whose memory C writes into) alive until close. */
+  CHECK(napi_create_reference(env, argv[1], 1, &r->buf_ref));
+  CHECK(napi_create_reference(env, argv[4], 1, &r->sizes_ref));
+  CHECK(napi_create_reference(env, argv[6], 1, &r->cb_ref));
+  napi_value name;
+  CHECK(napi_create_string_utf8(env, "masque.TunRead", NAPI_AUTO_LENGTH, &name));
+  CHECK(napi_async_init(env, NULL, name, &r->actx));
+  uv_loop_t* loop;
+  CHECK(napi_get_uv_event_loop(env, &loop));
+  r->poll.data = r;
+  int rc = uv_poll_init(loop, &r->poll, fd);
+  if (rc != 0) {
+    release(r);
+    free(r);
+    return throw_errno(env, -rc, "uv_poll_init");
+  }
+  rc = uv_poll_start(&r->poll, UV_READABLE, on_poll);
+  if (rc != 0) {
+    r->closed = true;
+    release(r);
+    uv_close((uv_handle_t*)&r->poll, on_closed);
+    return throw_errno(env, -rc, "uv_poll_start");
+  }
+  napi_value ext;
+  CHECK(napi_create_external(env, r, NULL, NULL, &ext));
+  return ext;
+}
+
+static reader_t* get_reader(napi_env env, napi_callback_info info, napi_value* argv, size_t n) {
+  if (get_args(env, info, n, argv)) return NULL;
+  void* p = NULL;
+  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
+    napi_throw_type_error(env, "ERR_TUN_ARGS", "not a reader handle");
+    return NULL;
+  }
+  reader_t* r = p;
+  return r->closed ? NULL : r;
+}
+
+static napi_value js_poll_pause(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  reader_t* r = get_reader(env, info, argv, 1);
+  if (r && !r->paused) {
+    uv_poll_stop(&r->poll);
+    r->paused = true;
+  }
+  return NULL;
+}
+
+static napi_value js_poll_resume(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  reader_t* r = get_reader(env, info, argv, 1);
+  if (r && r->paused) {
+    int rc = uv_poll_start(&r->poll, UV_READABLE, on_poll);
+    if (rc != 0) return throw_errno(env, -rc, "uv_poll_start");
+    r->paused = false;
+  }
+  return NULL;
+}
+
+/* ref=false lets the process exit while a read is pending, like socket.unref(). */
+static napi_value js_poll_ref(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  reader_t* r = get_reader(env, info, argv, 2);
+  if (!r) return NULL;
+  bool on;
+  CHECK(napi_get_value_bool(env, argv[1], &on));
+  if (on) uv_ref((uv_handle_t*)&r->poll);
+  else uv_unref((uv_handle_t*)&r->poll);
+  return NULL;
+}
+
+/* Stops polling and frees the reader once libuv is done with the handle. Safe to call from
+ * inside cb: memory is released in the close callback, after cb has returned. */
+static napi_value js_poll_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  reader_t* r = get_reader(env, info, argv, 1);
+  if (!r) return NULL;
+  r->closed = true;
+  uv_poll_stop(&r->poll);
+  release(r);
+  uv_close((uv_handle_t*)&r->poll, on_closed);
+  return NULL;
+}
+
+static napi_value js_write(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (get_args(env, info, 5, argv)) return NULL;
+  int32_t fd, offset, count;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int32(env, argv[2], &offset));
+  CHECK(napi_get_value_int32(env, argv[3], &count));
+  int32_t* sizes = NULL;
+  size_t sizes_len = 0;
+  napi_valuetype vt;
+  CHECK(napi_typeof(env, argv[4], &vt));
+  if (vt == napi_object) {
+    napi_typedarray_type tt;
+    CHECK(napi_get_typedarray_info(env, argv[4], &tt, &sizes_len, (void**)&sizes, NULL, NULL));
+    if (tt != napi_int32_array) sizes = NULL;
+  }
+  for (int32_t i = 0; i < count; i++) {
+    napi_value el;
+    CHECK(napi_get_element(env, argv[1], (uint32_t)i, &el));
+    napi_typedarray_type tt;
+    size_t len;
+    void* data;
+    napi_value ab;
+    size_t byte_off;
+    CHECK(napi_get_typedarray_info(env, el, &tt, &len, &data, &ab, &byte_off));
+    if (tt != napi_uint8_array) {
+      napi_throw_type_error(env, "ERR_TUN_ARGS", "packets must be Uint8Array/Buffer");
+      return NULL;
+    }
+    size_t n = sizes && (size_t)i < sizes_len ? (size_t)sizes[i] : len - (size_t)offset;
+    if ((size_t)offset > len || n > len - (size_t)offset) {
+      napi_throw_range_error(env, "ERR_TUN_ARGS", "packet extends past its buffer");
+      return NULL;
+    }
+    ssize_t k;
+    do k = write(fd, (uint8_t*)data + offset, n);
+    while (k < 0 && errno == EINTR);
+    if (k < 0) {
+      /* EAGAIN: the kernel queue is full; report how many went out and let the caller drop. */
+      if (errno == EAGAIN) return make_int(env, i);
+      int e = errno;
+      throw_errno(env, e, "write");
+      napi_value exc;
+      if (napi_get_and_clear_last_exception(env, &exc) == napi_ok) {
+        napi_set_named_property(env, exc, "written", make_int(env, i));
+        napi_throw(env, exc);
+      }
+      return NULL;
+    }
+  }
+  return make_int(env, count);
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (get_args(env, info, 1, argv)) return NULL;
+  int32_t fd;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  if (close(fd) < 0 && errno != EINTR) return throw_errno(env, errno, "close");
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"open", NULL, js_open, NULL, NULL, NULL, napi_default, NULL},
+      {"getMtu", NULL, js_get_mtu, NULL, NULL, NULL, napi_default, NULL},
+      {"setMtu", NULL, js_set_mtu, NULL, NULL, NULL, napi_default, NULL},
+      {"pollStart", NULL, js_poll_start, NULL, NULL, NULL, napi_default, NULL},
+      {"pollPause", NULL, js_poll_pause, NULL, NULL, NULL, napi_default, NULL},
+      {"pollResume", NULL, js_poll_resume, NULL, NULL, NULL, napi_default, NULL},
+      {"pollRef", NULL, js_poll_ref, NULL, NULL, NULL, napi_default, NULL},
+      {"pollClose", NULL, js_poll_close, NULL, NULL, NULL, napi_default, NULL},
+      {"write", NULL, js_write, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
