@@ -398,10 +398,13 @@ export class H3Conn implements RequestContext, ControlHandler {
   /** @internal */
   onEncoderStreamBytes(bytes: Uint8Array): void {
     this.decoder.feedEncoderStream(bytes);
-    for (const { streamId, fields } of this.decoder.takeUnblocked()) {
+    for (const { streamId, fields, error } of this.decoder.takeUnblocked()) {
       const req = this.streams.get(streamId);
       if (!req || req.isAborted) continue;
-      this.guardStream(req, () => req.unblocked(this, fields));
+      this.guardStream(req, () => {
+        if (error) throw error; // an over-size section: a stream error (RFC 9114 §4.2.2)
+        req.unblocked(this, fields);
+      });
       this.forgetIfClosed(req);
     }
     this.flushDecoderStream();
@@ -520,6 +523,7 @@ export class H3Conn implements RequestContext, ControlHandler {
     if (req.isClosed && this.streams.get(req.id) === req && req.send.isIdle) {
       this.streams.delete(req.id);
       this.pending.delete(req.id);
+      this.emit({ type: 'done', streamId: req.id });
       this.maybeFinishShutdown();
     }
   }

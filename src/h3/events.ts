@@ -34,6 +34,8 @@ export type H3Event =
    * otherwise the peer sent RESET_STREAM or STOP_SENDING with `code`.
    */
   | { type: 'reset'; streamId: number; code: number; isLocal: boolean }
+  /** Both directions are over and the connection forgot the stream (always the last stream event). */
+  | { type: 'done'; streamId: number }
   /** Buffered writes on the stream drained below the low-water mark: write more. */
   | { type: 'writable'; streamId: number }
   /** The peer sent GOAWAY (RFC 9114 §5.2). `id` is a stream id (from a server) or push id. */
