@@ -215,6 +215,9 @@ export function buildIcmpEcho(o: EchoOptions): Uint8Array {
 export function echoRequestToReply(pkt: Uint8Array, off = 0, len = pkt.length - off): boolean {
   if (!isWellFormedIp(pkt, off, len)) return false;
   const v = ipVersion(pkt, off);
+  // Fragments cannot be answered one by one: v4 MF set or offset ≠ 0, or any v6 extension.
+  if (v === 4 && ((pkt[off + 6] & 0x20) !== 0 || ipv4FragmentOffset(pkt, off) !== 0)) return false;
+  if (v === 6 && pkt[off + 6] !== IP_PROTO_ICMPV6) return false;
   const proto = ipProtocol(pkt, off);
   const at = off + ipUpperOffset(pkt, off);
   const icmpLen = ipTotalLength(pkt, off) - (at - off);
