@@ -15,6 +15,8 @@ import {
   type IpPrefix,
   type IpVersion,
 } from './ip-prefix.js';
+import { ProxyRequestError } from './errors.js';
+import { PROXY_ERROR_HTTP_STATUS } from './proxy-status.js';
 
 /** Address classes (each row of the tables below). */
 export type AddressClass =
@@ -154,4 +156,18 @@ export class TargetPolicy {
     );
     return isAllowListed ? { isAllowed: true, reason: 'allow_listed' } : { isAllowed: false, reason: cls };
   }
+}
+
+/**
+ * The refusal for a destination the policy denied: HTTP 502 with Proxy-Status
+ * `destination_ip_prohibited` (RFC 9209 §2.3, its recommended status), code
+ * ERR_PROXY_TARGET_PROHIBITED. Details name only the class, never the address.
+ */
+export function policyDenial(d: PolicyDecision): ProxyRequestError {
+  return new ProxyRequestError(
+    'ERR_PROXY_TARGET_PROHIBITED',
+    PROXY_ERROR_HTTP_STATUS.destination_ip_prohibited ?? 502,
+    `target refused by policy (${d.reason})`,
+    'destination_ip_prohibited',
+  );
 }

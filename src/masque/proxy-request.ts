@@ -14,7 +14,7 @@
  *                                                              ERR_PROXY_PATH
  * - 400 bad variable values                                    ERR_PROXY_TARGET_HOST / _PORT,
  *                                                              ERR_PROXY_IP_TARGET / _IPPROTO
- * All carry Proxy-Status error `http_request_error` (RFC 9209 §2.3.15).
+ * All carry the Proxy-Status error type `http_request_error` (RFC 9209 §2.3).
  */
 import type { FieldLine } from '../h3/qpack/types.js';
 import { ProxyRequestError } from './errors.js';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TargetPolicy, classifyAddress, type AddressClass } from '../../../src/masque/policy.js';
+import { TargetPolicy, classifyAddress, policyDenial, type AddressClass } from '../../../src/masque/policy.js';
+import { errToStatus } from '../../../src/masque/proxy-status.js';
 import { parseIpAddress } from '../../../src/masque/ip-prefix.js';
 
 const addr = (s: string) => {
@@ -70,4 +71,9 @@ test('relay pool exception and deny list', () => {
   v6.exemptRelayPool('fd00:6d61:7371::/64');
   assert.equal(check(v6, 'fd00:6d61:7371::5').reason, 'relay_pool');
   assert.equal(check(v6, 'fd00:6d61:7372::5').reason, 'ula');
+});
+
+test('policyDenial → 502 destination_ip_prohibited, class in details', () => {
+  const st = errToStatus(policyDenial({ isAllowed: false, reason: 'loopback' }));
+  assert.deepEqual(st, { httpStatus: 502, error: 'destination_ip_prohibited', details: 'target refused by policy (loopback)' });
 });
