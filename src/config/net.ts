@@ -1,0 +1,44 @@
+/**
+ * Address syntax shared by the relay and client configs: `HOST:PORT`, `[IPv6]:PORT`, and
+ * whether a host is loopback (the `auth = "none"` rule). Pure; throws plain Errors whose
+ * message the config reader prefixes with the key and line.
+ */
+import { isIP } from 'node:net';
+
+/** Same shape as quic/path.ts HostPort; `host` has no brackets. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/**
+ * Parse `host:port` or `[v6]:port`. With `isIpOnly` the host must be an IP literal (what we
+ * bind to: quiche takes IP literals only). Port 1..65535.
+ */
+export function parseHostPort(text: string, isIpOnly = false): HostPort {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]]+):(\d+)$/.exec(text);
+  if (m === null) throw new Error(`expected HOST:PORT (IPv6 as [ADDR]:PORT), got ${JSON.stringify(text)}`);
+  const host = m[1]!;
+  const port = Number(m[2]);
+  if (!(port >= 1 && port <= 65535)) throw new Error(`port out of range 1..65535 in ${JSON.stringify(text)}`);
+  const isBracketed = text.startsWith('[');
+  if (isBracketed && isIP(host) !== 6) throw new Error(`not an IPv6 address in brackets: ${JSON.stringify(text)}`);
+  if (isIpOnly && isIP(host) === 0) throw new Error(`expected an IP address, not a name, in ${JSON.stringify(text)}`);
+  if (isIP(host) === 0 && !HOSTNAME.test(host)) throw new Error(`invalid host name in ${JSON.stringify(text)}`);
+  return { host, port };
+}
+
+/** `host:port`, bracketing IPv6. */
+export function formatHostPort(hp: HostPort): string {
+  return isIP(hp.host) === 6 ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
+}
+
+/** True for 127.0.0.0/8, ::1, ::ffff:127.x and `localhost`. The unspecified address is not loopback. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
+  return isIP(v4) === 4 && v4.startsWith('127.');
+}

@@ -1,0 +1,220 @@
+/**
+ * The relay's configuration (`relay-cli serve`): TOML file + command-line flags over it,
+ * validated into a `RelayConfig` that `src/relay/main.ts` `runRelay(cfg, { log })` consumes.
+ *
+ * Every problem is a ConfigError naming the TOML key and line, or the flag. Relative paths
+ * resolve against the config file's directory (flags: the working directory).
+ * `relay-cli serve --role both --listen 127.0.0.1:4433` needs no file: all else has defaults.
+ */
+import path from 'node:path';
+import { parseCidr } from '../identity/cidr.js';
+import { DEFAULT_IPV4_POOL, DEFAULT_IPV6_POOL } from '../masque/address-pool.js';
+import { ConfigError, CONFIG_CODES } from './errors.js';
+import { Fields } from './fields.js';
+import { emptyLoaded, loadTomlFile, locate, overlayFlags, parseToml, type Loaded } from './toml.js';
+import { isLoopbackHost, parseHostPort, type HostPort } from './net.js';
+
+export type RelayRole = 'ingress' | 'egress' | 'both';
+export type RelayAuth = 'noise' | 'bearer' | 'none';
+export const RELAY_ROLES: readonly RelayRole[] = ['ingress', 'egress', 'both'];
+export const RELAY_AUTH_MODES: readonly RelayAuth[] = ['noise', 'bearer', 'none'];
+export const LOG_LEVEL_NAMES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type RelayLogLevel = (typeof LOG_LEVEL_NAMES)[number];
+
+export const DEFAULT_RELAY_LISTEN = '0.0.0.0:4433';
+
+/** A validated relay configuration. Immutable by convention; `reload` gets a new one. */
+export interface RelayConfig {
+  role: RelayRole;
+  /** UDP address to bind (IP literal). */
+  listen: HostPort;
+  /** TLS certificate chain and key (PEM paths). Both absent: the relay makes a self-signed one. */
+  cert?: string;
+  certKey?: string;
+  /** Noise static private key file (0600). Absent: generated at `identity` default by the relay. */
+  identity?: string;
+  auth: RelayAuth;
+  /** `auth = "none"` allowed on a non-loopback listen. */
+  forceAuthNone: boolean;
+  /** Authorized client keys file (noise), see src/identity/authorized-keys.ts. */
+  authorizedKeys?: string;
+  /** `auth = "bearer"`: accepted tokens (id for logs, token secret). */
+  bearerTokens: { id: string; token: string }[];
+  /** Prometheus endpoint; absent = off. */
+  metrics?: HostPort;
+  logLevel: RelayLogLevel;
+  ingress: {
+    /** Egress relays this ingress forwards to, `host:port` each. Empty = refuse all forwarding. */
+    allowEgress: string[];
+  };
+  egress: {
+    ipv4Pool: string;
+    ipv6Pool: string;
+    /** Non-public destinations allowed anyway (TargetPolicy allow list). */
+    allowTargets: string[];
+    /** Destinations always refused (TargetPolicy deny list). */
+    denyTargets: string[];
+    /** Source CIDRs of ingress relays trusted without client credentials (two-hop). */
+    trustedIngress: string[];
+  };
+  limits: {
+    /** Concurrent sessions per client identity; 0 = unlimited. */
+    maxSessionsPerClient: number;
+    /** Per-client rate in bytes/s, each direction; 0 = unlimited. */
+    bandwidthBytesPerSec: number;
+    /** Per-client packets/s, each direction; 0 = unlimited. */
+    packetsPerSec: number;
+  };
+  /** The file it was read from, if any (for reload and messages). */
+  file?: string;
+}
+
+/** Command-line values of `relay-cli serve`; undefined = not given. */
+export interface RelayFlags {
+  config?: string;
+  role?: string;
+  listen?: string;
+  cert?: string;
+  certKey?: string;
+  identity?: string;
+  auth?: string;
+  forceAuthNone?: boolean;
+  authorizedKeys?: string;
+  allowTarget?: string[];
+  allowEgress?: string[];
+  trustedIngress?: string[];
+  metrics?: string;
+  logLevel?: string;
+}
+
+/** Read `flags.config` (if any), lay the flags over it, validate. Throws ConfigError. */
+export async function loadRelayConfig(flags: RelayFlags = {}): Promise<RelayConfig> {
+  const loaded = flags.config !== undefined ? await loadTomlFile(flags.config) : emptyLoaded();
+  return buildRelayConfig(loaded, flags);
+}
+
+/** The same from TOML text (tests, `config check`). */
+export function parseRelayConfig(text: string, file?: string, flags: RelayFlags = {}): RelayConfig {
+  return buildRelayConfig(parseToml(text, file), flags);
+}
+
+function buildRelayConfig(loaded: Loaded, flags: RelayFlags): RelayConfig {
+  overlayFlags(loaded, [
+    ['role', flags.role, '--role'],
+    ['listen', flags.listen, '--listen'],
+    ['cert', flags.cert, '--cert'],
+    ['cert_key', flags.certKey, '--cert-key'],
+    ['identity', flags.identity, '--identity'],
+    ['auth', flags.auth, '--auth'],
+    ['force_auth_none', flags.forceAuthNone || undefined, '--force-auth-none'],
+    ['authorized_keys', flags.authorizedKeys, '--authorized-keys'],
+    ['egress.allow_targets', flags.allowTarget, '--allow-target'],
+    ['ingress.allow_egress', flags.allowEgress, '--allow-egress'],
+    ['egress.trusted_ingress', flags.trustedIngress, '--trusted-ingress'],
+    ['metrics', flags.metrics, '--metrics'],
+    ['log_level', flags.logLevel, '--log-level'],
+  ]);
+  const f = new Fields(loaded.raw, '', loaded.source);
+  const file = loaded.source.file;
+  const filePath = (key: string, value: string | undefined): string | undefined => {
+    if (value === undefined) return undefined;
+    const base = loaded.source.origins.has(f.at(key)) || file === undefined ? process.cwd() : path.dirname(path.resolve(file));
+    return path.resolve(base, value);
+  };
+
+  const listenText = f.str('listen', DEFAULT_RELAY_LISTEN);
+  let listen!: HostPort;
+  f.check('listen', listenText, (v) => (listen = parseHostPort(v, true)));
+  const metricsText = f.str('metrics');
+  let metrics: HostPort | undefined;
+  if (metricsText !== undefined) f.check('metrics', metricsText, (v) => (metrics = parseHostPort(v, true)));
+
+  const cfg: RelayConfig = {
+    role: f.oneOf('role', RELAY_ROLES, 'both'),
+    listen,
+    cert: filePath('cert', f.str('cert')),
+    certKey: filePath('cert_key', f.str('cert_key')),
+    identity: filePath('identity', f.str('identity')),
+    auth: f.oneOf('auth', RELAY_AUTH_MODES, 'noise'),
+    forceAuthNone: f.bool('force_auth_none', false),
+    authorizedKeys: filePath('authorized_keys', f.str('authorized_keys')),
+    bearerTokens: f.tables('bearer_tokens').map((t) => {
+      const tok = { id: t.required('id', 'a name for logs'), token: t.required('token', 'a secret token') };
+      if (tok.token.length < 16) t.fail('token', 'too short: use at least 16 characters (relay-cli keygen makes a good one)');
+      t.done();
+      return tok;
+    }),
+    metrics,
+    logLevel: f.oneOf('log_level', LOG_LEVEL_NAMES, 'info'),
+    ingress: readIngress(f.table('ingress')),
+    egress: readEgress(f.table('egress')),
+    limits: readLimits(f.table('limits')),
+    file,
+  };
+  if ((cfg.cert === undefined) !== (cfg.certKey === undefined)) {
+    // Name the missing key, at the line of the one that is there.
+    const [missing, present] = cfg.cert === undefined ? ['cert', 'cert_key'] : ['cert_key', 'cert'];
+    throw new ConfigError(CONFIG_CODES.MISSING_KEY, `missing: ${present} needs ${missing} (give both or neither)`, { ...locate(loaded.source, present), key: missing });
+  }
+  f.done();
+  checkAuth(cfg, loaded);
+  return cfg;
+}
+
+function readIngress(t: Fields): RelayConfig['ingress'] {
+  const allowEgress = t.strList('allow_egress');
+  t.checkEach('allow_egress', allowEgress, (v) => parseHostPort(v));
+  t.done();
+  return { allowEgress };
+}
+
+function readEgress(t: Fields): RelayConfig['egress'] {
+  const family = (want: 4 | 16) => (v: string) => {
+    if (parseCidr(v).bytes.byteLength !== want) throw new Error(`expected an IPv${want === 4 ? 4 : 6} prefix, got ${JSON.stringify(v)}`);
+  };
+  const ipv4Pool = t.str('ipv4_pool', DEFAULT_IPV4_POOL);
+  t.check('ipv4_pool', ipv4Pool, family(4));
+  const ipv6Pool = t.str('ipv6_pool', DEFAULT_IPV6_POOL);
+  t.check('ipv6_pool', ipv6Pool, family(16));
+  const lists = { allowTargets: t.strList('allow_targets'), denyTargets: t.strList('deny_targets'), trustedIngress: t.strList('trusted_ingress') };
+  t.checkEach('allow_targets', lists.allowTargets, parseCidr);
+  t.checkEach('deny_targets', lists.denyTargets, parseCidr);
+  t.checkEach('trusted_ingress', lists.trustedIngress, parseCidr);
+  t.done();
+  return { ipv4Pool, ipv6Pool, ...lists };
+}
+
+function readLimits(t: Fields): RelayConfig['limits'] {
+  const limits = {
+    maxSessionsPerClient: t.int('max_sessions_per_client', 8),
+    bandwidthBytesPerSec: t.int('bandwidth_bytes_per_sec', 0),
+    packetsPerSec: t.int('packets_per_sec', 0),
+  };
+  t.done();
+  return limits;
+}
+
+/**
+ * The authentication rules that span several keys:
+ * - `auth = "none"` only on a loopback listen, unless forced (an open proxy is a liability);
+ * - `auth = "noise"` off loopback needs an authorized-keys file, except an egress-only relay
+ *   that admits clients through trusted ingress relays;
+ * - `auth = "bearer"` needs at least one token.
+ */
+function checkAuth(cfg: RelayConfig, loaded: Loaded): void {
+  const isLoopback = isLoopbackHost(cfg.listen.host);
+  const where = (key: string) => locate(loaded.source, key);
+  if (cfg.auth === 'none' && !isLoopback && !cfg.forceAuthNone) {
+    throw new ConfigError(
+      CONFIG_CODES.AUTH_NONE_REFUSED,
+      `auth = none refused: listen ${cfg.listen.host} is not loopback; anyone could use this relay (set force_auth_none = true or --force-auth-none to insist)`,
+      where('auth'),
+    );
+  }
+  if (cfg.auth === 'noise' && !isLoopback && cfg.authorizedKeys === undefined && !(cfg.role === 'egress' && cfg.egress.trustedIngress.length > 0)) {
+    throw new ConfigError(CONFIG_CODES.MISSING_KEY, 'auth = noise on a non-loopback listen needs authorized_keys (a file of client public keys)', { ...where('auth'), key: 'authorized_keys' });
+  }
+  if (cfg.auth === 'bearer' && cfg.bearerTokens.length === 0) {
+    throw new ConfigError(CONFIG_CODES.MISSING_KEY, 'auth = bearer needs at least one [[bearer_tokens]] entry', { ...where('auth'), key: 'bearer_tokens' });
+  }
+}
