@@ -64,8 +64,6 @@ export interface H3ConnStats {
 const DEFAULT_LOCAL: H3Settings = {
   ...DEFAULT_SETTINGS, qpackMaxTableCapacity: 4096, qpackBlockedStreams: 16, maxFieldSectionSize: 65536,
 };
-/** RFC 9297 §2.1: the largest Quarter Stream ID. */
-const MAX_QSID = 2 ** 60 - 1;
 
 export class H3Conn implements RequestContext, ControlHandler {
   readonly isServer: boolean;
@@ -188,13 +186,14 @@ export class H3Conn implements RequestContext, ControlHandler {
    * Routes one received QUIC DATAGRAM (RFC 9297 §2.1) without allocating: returns the
    * request stream id it belongs to (its payload starts at `datagramPayloadOffset(d)`), or
    * -1 when it was dropped (counted in stats). A Quarter Stream ID that cannot be parsed or
-   * exceeds 2^60−1 is a connection error H3_DATAGRAM_ERROR (then -1 too).
+   * exceeds 2^60−1 (RFC 9297 §2.1) is a connection error H3_DATAGRAM_ERROR (then -1 too).
    */
   routeDatagram(d: Uint8Array): number {
     if (this.isClosed) return -1;
     this.stats.dgramsRecv++;
     const qsid = readVarintAt(d, 0);
-    if (qsid < 0 || qsid > MAX_QSID) {
+    // 2^60−1 is not exact as a double: test the top bits of an 8-byte varint instead.
+    if (qsid < 0 || ((d[0] & 0xc0) === 0xc0 && (d[0] & 0x30) !== 0)) {
       this.fail(new H3Error(H3_DATAGRAM_ERROR, 'h3: datagram with a bad Quarter Stream ID'));
       return -1;
     }
