@@ -1,0 +1,100 @@
+// VPN benchmark: builds one testbed (client — ingress — egress — server), then for each
+// registered path sets it up, measures client → server, and tears it down, so all paths are
+// compared on the same namespaces in the same run (timings on this CPU-bound box are only
+// comparable within one run: FACTS.md).
+//
+//   npm run bench -- [--quick] [--paths plain,wg-1hop,…] [--list]
+//
+// Output on stdout: progress lines starting with '#', a table, then one JSON line per path:
+//   {"path":…,"tcpMbps":…,"udpMbps":…,"rttMs":…,"rttLoadedMs":…,"cpuPct":{…}}
+// A path that fails prints {"path":…,"error":…} instead and the exit code is 1.
+import { Testbed } from '../../test/helpers/testbed.js';
+import { measurePath, type MeasureOptions, type PathResult } from './measure.js';
+import { PATHS } from './paths/index.js';
+import type { VpnPathSpec } from './path.js';
+
+interface Args {
+  isQuick: boolean;
+  names: string[] | null;
+  isList: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { isQuick: false, names: null, isList: false };
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i]!;
+    if (x === '--quick') a.isQuick = true;
+    else if (x === '--list') a.isList = true;
+    else if (x === '--paths') a.names = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (x.startsWith('--paths=')) a.names = x.slice(8).split(',').filter(Boolean);
+    else throw new Error(`unknown argument ${x} (use --quick, --paths a,b, --list)`);
+  }
+  return a;
+}
+
+function selectPaths(names: string[] | null): VpnPathSpec[] {
+  if (!names) return PATHS;
+  return names.map((n) => {
+    const p = PATHS.find((x) => x.name === n);
+    if (!p) throw new Error(`unknown path ${n}; known: ${PATHS.map((x) => x.name).join(', ')}`);
+    return p;
+  });
+}
+
+function table(results: PathResult[]): string {
+  const head = ['path', 'TCP Mbit/s', 'UDP Mbit/s', 'RTT ms', 'RTT loaded ms', 'CPU % (of one core)'];
+  const rows = results.map((r) => [
+    r.path, r.tcpMbps.toFixed(1), r.udpMbps.toFixed(1), r.rttMs.toFixed(3), r.rttLoadedMs.toFixed(3),
+    Object.entries(r.cpuPct).map(([k, v]) => `${k} ${v}`).join(', '),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === 5 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
+  return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.isList) {
+    for (const p of PATHS) console.log(`${p.name.padEnd(12)} ${p.description}`);
+    return;
+  }
+  if (process.getuid?.() !== 0) throw new Error('the VPN benchmark needs root (network namespaces)');
+  const paths = selectPaths(args.names);
+  const opts: MeasureOptions = { seconds: args.isQuick ? 2 : 10, runs: 3 };
+  console.log(`# vpn bench: ${paths.map((p) => p.name).join(', ')}; iperf3 ${opts.runs} × ${opts.seconds} s per metric, medians`);
+  const tb = await Testbed.create({ ipv6: true });
+  const results: PathResult[] = [];
+  const lines: string[] = [];
+  let isFailed = false;
+  try {
+    for (const spec of paths) {
+      const path = spec.create();
+      const t0 = Date.now();
+      try {
+        await path.setup(tb);
+        const r = await measurePath(tb, spec.name, tb.addr.server.v4, path.pids(), opts);
+        results.push(r);
+        lines.push(JSON.stringify(r));
+        console.log(`# ${spec.name}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      } catch (e) {
+        isFailed = true;
+        lines.push(JSON.stringify({ path: spec.name, error: (e as Error).message }));
+        console.log(`# ${spec.name}: FAILED: ${(e as Error).message}`);
+      } finally {
+        // A failed teardown leaves state behind that would skew the next paths: stop there
+        // (tb.dispose() below still removes everything).
+        await path.teardown();
+      }
+    }
+  } finally {
+    await tb.dispose();
+  }
+  console.log(table(results));
+  for (const l of lines) console.log(l);
+  if (isFailed) process.exitCode = 1;
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench/vpn: ${(e as Error).message}`);
+  process.exit(1);
+});
