@@ -187,7 +187,9 @@ export class QpackDecoder {
    * same stream is still blocked (order is kept). It is then delivered by takeUnblocked().
    *
    * Throws H3Error(QPACK_DECOMPRESSION_FAILED) (connection error) for a malformed section
-   * or when blocking would exceed maxBlockedStreams (§2.1.2).
+   * or when blocking would exceed maxBlockedStreams (§2.1.2). Only streams are counted:
+   * the caller should stop reading a stream whose section is blocked (HTTP/3 needs the
+   * headers first anyway), which bounds the sections queued per stream.
    *
    * Throws H3Error(H3_MESSAGE_ERROR, isConnectionError = false) when the decoded section
    * exceeds maxFieldSectionSize: RFC 9114 §4.2.2 sizes it as Σ(name + value + 32), and
