@@ -9,7 +9,7 @@
  *
  * JS-visible functions (all synchronous; errors are Error objects whose `code` is the libuv
  * errno name, e.g. "EPERM"; src/tun/linux.ts maps them to TunError):
- *   open(name: string, multiQueue: boolean) -> [fd, actualName]
+ *   open(name: string, multiQueue: boolean, vnetHdr?: boolean) -> [fd, actualName]
  *   getMtu(name) -> number            setMtu(name, mtu)
  *   pollStart(fd, buf, slotBytes, offset, sizes: Int32Array, maxBatch, cb(count, errno))
  *       -> handle. Reads packet i into buf[i*slotBytes + offset ...], its length into
@@ -62,20 +62,28 @@ static napi_value make_int(napi_env env, int64_t v) {
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (get_args(env, info, 2, argv)) return NULL;
+  napi_value argv[3];
+  size_t argc = 3;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, "ERR_TUN_ARGS", "missing arguments");
+    return NULL;
+  }
   char name[IFNAMSIZ] = {0};
   size_t len = 0;
   CHECK(napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len));
-  bool multi = false;
+  bool multi = false, vnet = false;
   CHECK(napi_get_value_bool(env, argv[1], &multi));
+  if (argc > 2) CHECK(napi_get_value_bool(env, argv[2], &vnet));
 
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return throw_errno(env, errno, "open /dev/net/tun");
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   /* IFF_NO_PI: packets start at the IP header, no 4-byte prefix to strip or add. */
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (multi ? IFF_MULTI_QUEUE : 0);
+  /* IFF_VNET_HDR (a virtio_net_hdr before each packet, for GSO): only the benchmark's load
+   * generator uses it so far, to offer more packets per syscall than a reader can take. */
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (multi ? IFF_MULTI_QUEUE : 0) | (vnet ? IFF_VNET_HDR : 0);
   memcpy(ifr.ifr_name, name, len < IFNAMSIZ ? len : IFNAMSIZ - 1);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int e = errno;

@@ -12,8 +12,8 @@ import { batchGeometry, type PacketBatch, type TunDevice, type TunErrorHandler, 
 import { TunError, tunErrorFromNative } from './errors.js';
 
 /** The addon's surface (native/tun/tun.c). Handles are opaque externals. */
-interface TunAddon {
-  open(name: string, multiQueue: boolean): [number, string];
+export interface TunAddon {
+  open(name: string, multiQueue: boolean, vnetHdr?: boolean): [number, string];
   getMtu(name: string): number;
   setMtu(name: string, mtu: number): number;
   pollStart(fd: number, buf: Buffer, slotBytes: number, offset: number, sizes: Int32Array,
