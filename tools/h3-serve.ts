@@ -4,7 +4,8 @@
  *   npm run h3:serve -- --listen HOST:PORT [--cert F --key F] [--dir DIR]
  *
  * GET/HEAD serve files under DIR (default: the current directory); anything else under DIR
- * that is not a regular file is 404. POST answers 200 with the number of body bytes received.
+ * that is not a regular file is 404. A request with a body (POST, or a GET with data as
+ * `gtlsclient -d` sends) answers 200 with the number of body bytes received.
  * Without --cert/--key a self-signed certificate for localhost/127.0.0.1 is generated.
  * Prints one line per request and "listening on HOST:PORT" once ready.
  */
@@ -62,19 +63,19 @@ async function serveFile(s: H3Stream, root: string): Promise<number> {
   }
 }
 
+/** Reads the whole request first: a request with a body (POST, or GET with data as gtlsclient -d sends) gets an echo of its size. */
 function onRequest(s: H3Stream, root: string): void {
+  let n = 0;
+  s.handler = { onData: (_s, b) => { n += b.length; }, onEnd: () => respond(s, root, n) };
+}
+
+function respond(s: H3Stream, root: string, bodyBytes: number): void {
   const { method, path } = s.request;
-  const log = (status: number) => console.log(`${method} ${path ?? ''} ${status}`);
-  if (method === 'POST' || method === 'PUT') {
-    let n = 0;
-    s.handler = {
-      onData: (_s, b) => { n += b.length; },
-      onEnd: () => {
-        s.respond([[':status', '200'], ['content-type', 'text/plain']]);
-        sendBody(s, new TextEncoder().encode(`received ${n} bytes\n`));
-        log(200);
-      },
-    };
+  const log = (status: number) => console.log(`${method} ${path ?? ''} ${status}${bodyBytes ? ` (${bodyBytes} body bytes)` : ''}`);
+  if (bodyBytes > 0 || method === 'POST' || method === 'PUT') {
+    s.respond([[':status', '200'], ['content-type', 'text/plain']]);
+    sendBody(s, new TextEncoder().encode(`received ${bodyBytes} bytes\n`));
+    log(200);
     return;
   }
   if (method !== 'GET' && method !== 'HEAD') {

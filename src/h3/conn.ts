@@ -28,6 +28,7 @@ import { LocalUniStreams, PeerUniStreams, type ControlHandler } from './control.
 import { RequestStream, type RequestContext } from './request.js';
 import { hasCapsuleProtocol, validateRequest, validateResponse, validateTrailers } from './message.js';
 import { SendQueue } from './send-queue.js';
+import { CAPSULE_DATAGRAM } from './capsule.js';
 
 /** The transport calls H3Conn makes (a subset of QuicConnHandle). */
 export type H3Transport = Pick<QuicConnHandle,
@@ -317,7 +318,7 @@ export class H3Conn implements RequestContext, ControlHandler {
     }
     const usesCapsules = req.capsules !== null || req.isCapsuleRequested;
     if (!usesCapsules || req.send.isEnded || req.send.bufferedBytes > this.highWaterBytes) return this.droppedDgram();
-    this.sendCapsule(streamId, 0x00, payload);
+    this.sendCapsule(streamId, CAPSULE_DATAGRAM, payload);
     this.stats.dgramsSent++;
     return true;
   }

@@ -16,6 +16,7 @@ import type { H3Event } from './events.js';
 import type { H3Settings } from './settings.js';
 import type { H3Error } from './errors.js';
 import { H3Stream, type StreamOwner } from './h3-stream.js';
+import { CAPSULE_DATAGRAM } from './capsule.js';
 
 export type H3DriverOptions = Omit<H3ConnOptions, 'isServer'>;
 
@@ -26,8 +27,6 @@ export interface H3CloseInfo {
   /** The QUIC close (null if the H3 layer closed first and QUIC has not reported yet). */
   quic: CloseInfo | null;
 }
-
-const CAPSULE_DATAGRAM = 0x00;
 
 export abstract class H3Driver implements QuicApp, StreamOwner {
   /** Resolves with the peer's SETTINGS; rejects if the connection closes first. */

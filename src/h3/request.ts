@@ -15,8 +15,7 @@ import { SendQueue } from './send-queue.js';
 import {
   type RequestHead, contentLength, hasCapsuleProtocol, validateRequest, validateResponse, validateTrailers,
 } from './message.js';
-// TODO(lead): switch to './capsule.js' once src/masque/capsule.ts is moved to src/h3/ (h3 must not import masque).
-import { CapsuleParser } from '../masque/capsule.js';
+import { CapsuleParser } from './capsule.js';
 
 /** What a RequestStream needs from its connection. */
 export interface RequestContext {
