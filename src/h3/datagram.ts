@@ -6,7 +6,7 @@
  * HTTP Datagram Payload  = `Context ID (i) | UDP payload or IP packet`.
  * Context ID 0 carries the bare UDP payload (RFC 9298 §4) or a full IP packet (RFC 9484 §6).
  */
-import { H3Error, H3_DATAGRAM_ERROR } from '../h3/errors.js';
+import { H3Error, H3_DATAGRAM_ERROR } from './errors.js';
 import { readVarintAt, varintLen, varintLenFromFirstByte, writeVarint } from '../wire/varint.js';
 import { Writer } from '../wire/writer.js';
 import { DatagramError } from './errors.js';

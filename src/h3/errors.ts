@@ -75,3 +75,16 @@ export class H3Error extends MasqueError {
     this.isConnectionError = isConnectionError;
   }
 }
+
+export class CapsuleError extends MasqueError {
+  /** Wire code the session resets the request stream with (RFC 9297 §3.3). */
+  readonly h3Code = H3_MESSAGE_ERROR;
+
+  /** The H3 stream error to abort the request stream with (not a connection error). */
+  toH3Error(): H3Error {
+    return new H3Error(H3_MESSAGE_ERROR, `h3: ${this.message}`, false, { cause: this });
+  }
+}
+
+/** Misuse of the datagram helpers by local code (never caused by a peer). ERR_DATAGRAM_*. */
+export class DatagramError extends MasqueError {}

@@ -11,7 +11,7 @@ import { isMasqueError } from '../core/errors.js';
 import { Reader } from '../wire/reader.js';
 import { varintLen } from '../wire/varint.js';
 import { Writer } from '../wire/writer.js';
-import { encodeCapsuleHeader } from './capsule.js';
+import { encodeCapsuleHeader } from '../h3/capsule.js';
 import { CapsuleError } from './errors.js';
 import {
   compareIpBytes,

@@ -11,26 +11,7 @@
  * - DatagramError: a local misuse of the datagram helpers (e.g. not enough headroom).
  */
 import { MasqueError } from '../core/errors.js';
-import { H3Error, H3_MESSAGE_ERROR } from '../h3/errors.js';
 import type { ProxyStatusErrorType } from './proxy-status.js';
-
-/**
- * A malformed capsule or capsule stream. RFC 9297 §3.3: a capsule truncated at FIN, or a value
- * with extra/missing bytes for its type, makes the HTTP message malformed; in HTTP/3 that is a
- * stream error H3_MESSAGE_ERROR (RFC 9114 §4.1.2). Codes: ERR_CAPSULE_TRUNCATED,
- * ERR_CAPSULE_TOO_LARGE, ERR_CAPSULE_MALFORMED, ERR_CAPSULE_IP_VERSION, ERR_CAPSULE_PREFIX_LENGTH,
- * ERR_CAPSULE_HOST_BITS, ERR_CAPSULE_REQUEST_ID, ERR_CAPSULE_EMPTY_REQUEST,
- * ERR_CAPSULE_RANGE_START_END, ERR_CAPSULE_RANGE_ORDER.
- */
-export class CapsuleError extends MasqueError {
-  /** Wire code the session resets the request stream with (RFC 9297 §3.3). */
-  readonly h3Code = H3_MESSAGE_ERROR;
-
-  /** The H3 stream error to abort the request stream with (not a connection error). */
-  toH3Error(): H3Error {
-    return new H3Error(H3_MESSAGE_ERROR, `masque: ${this.message}`, false, { cause: this });
-  }
-}
 
 /**
  * The proxy refuses an extended CONNECT (masque-go `ProxyRequestParseError{HTTPStatus, Err}`).
@@ -60,5 +41,5 @@ export class TemplateError extends MasqueError {}
 /** An invalid IP address / prefix string or value. Codes start with ERR_IP_. */
 export class IpAddressError extends MasqueError {}
 
-/** Misuse of the datagram helpers by local code (never caused by a peer). ERR_DATAGRAM_*. */
-export class DatagramError extends MasqueError {}
+// Capsule and datagram codecs live in the HTTP/3 layer (RFC 9297); re-exported for callers here.
+export { CapsuleError, DatagramError } from '../h3/errors.js';

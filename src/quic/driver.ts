@@ -45,7 +45,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
 
   constructor(
     readonly conn: NativeConnection,
-    readonly local: HostPort,
+    public local: HostPort,
     peer: HostPort,
     readonly config: QuicConfig,
     public app: QuicApp,
@@ -324,6 +324,18 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
   /** TLS session for resumption (client), after the handshake; null if none yet. */
   session(): Uint8Array | null {
     return this.conn.session();
+  }
+
+  /**
+   * Moves this (client) connection to a new local address (RFC 9000 §9: the client
+   * initiates migration; quiche probes the new path and switches). Needs a spare CID
+   * from the peer; throws QuicError ERR_QUIC_OUT_OF_IDENTIFIERS if it has none.
+   */
+  migrateTo(local: HostPort): void {
+    this.check();
+    native('quic: migrateSource', () => this.conn.migrateSource(local));
+    this.local = local;
+    this.wake();
   }
 
   get isResumed(): boolean {

@@ -71,7 +71,7 @@ export class QuicEndpoint implements DriverHost {
   private readonly retryKey = randomBytes(32);
   private halfOpen = 0;
   private isClosing = false;
-  private readonly path: PacketPath;
+  private path: PacketPath;
   private readonly server?: ServerOptions;
 
   constructor(opts: EndpointOptions) {
@@ -187,6 +187,25 @@ export class QuicEndpoint implements DriverHost {
     this.counters.accepted++;
     d.app = wrapHalfOpen(srv.onConnection(d), () => this.halfOpen--);
     d.recv(pkt, from);
+  }
+
+  /**
+   * Client roaming: replaces the path (e.g. a new UDP socket after the local address
+   * changed) and migrates every connection to it (RFC 9000 §9). The old path is closed.
+   * Connections that cannot migrate (no spare CID from the peer) are closed.
+   */
+  rebind(next: PacketPath): void {
+    const old = this.path;
+    this.path = next;
+    next.onReceive((pkt, from) => this.onPacket(pkt, from));
+    for (const d of this.drivers) {
+      try {
+        d.migrateTo(next.local);
+      } catch {
+        d.close(false, 0x10, 'no viable path'); // RFC 9000 §20.1 NO_VIABLE_PATH
+      }
+    }
+    old.close();
   }
 
   // ---- DriverHost ----

@@ -32,8 +32,8 @@ export class UdpPath implements PacketPath {
         sock.off('error', onErr);
         // Bigger kernel buffers absorb bursts between event-loop turns (we flush once per turn).
         try {
-          sock.setRecvBufferSize(opts.recvBufferBytes ?? 4 * 1024 * 1024);
-          sock.setSendBufferSize(opts.sendBufferBytes ?? 4 * 1024 * 1024);
+          sock.setRecvBufferSize(opts.recvBufferBytes ?? 1024 * 1024);
+          sock.setSendBufferSize(opts.sendBufferBytes ?? 1024 * 1024);
         } catch {
           /* capped by net.core.rmem_max: not fatal */
         }

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { isMasqueError } from '../../src/core/errors.js';
 import { Writer } from '../../src/wire/writer.js';
-import { CapsuleParser, encodeCapsule } from '../../src/masque/capsule.js';
+import { CapsuleParser, encodeCapsule } from '../../src/h3/capsule.js';
 import {
   encodeAddressAssign, encodeAddressRequest, encodeRouteAdvertisement, parseAddressAssign, parseAddressRequest,
   parseRouteAdvertisement, type AddressEntry, type IpAddressRange,
 } from '../../src/masque/connect-ip-capsules.js';
-import { parseContextPayload, parseH3Datagram, writeDatagramHeader } from '../../src/masque/datagram.js';
+import { parseContextPayload, parseH3Datagram, writeDatagramHeader } from '../../src/h3/datagram.js';
 import { compareIpBytes, formatIpPrefix, maskBytes, parseIpPrefix, type IpPrefix } from '../../src/masque/ip-prefix.js';
 import { parseCapsuleProtocol, parseProxyRequest } from '../../src/masque/proxy-request.js';
 import {

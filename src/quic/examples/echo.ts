@@ -71,6 +71,7 @@ export class EchoClientApp implements QuicApp {
   onEstablishedCb?: (c: QuicConnHandle) => void;
   onReadCb?: (c: QuicConnHandle) => void;
   onClosedCb?: QuicApp['onClosed'];
+  processWrites?: (c: QuicConnHandle) => void;
 
   onEstablished(c: QuicConnHandle): void {
     this.onEstablishedCb?.(c);

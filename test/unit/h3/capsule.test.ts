@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Writer } from '../../../src/wire/writer.js';
 import {
   CAPSULE_DATAGRAM, CapsuleParser, capsuleHeaderLen, encodeCapsule, encodeCapsuleHeader, encodeDatagramCapsule,
-} from '../../../src/masque/capsule.js';
+} from '../../../src/h3/capsule.js';
 import { CapsuleError } from '../../../src/masque/errors.js';
 import { H3_MESSAGE_ERROR } from '../../../src/h3/errors.js';
 

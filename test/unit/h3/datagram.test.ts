@@ -4,7 +4,7 @@ import { Writer } from '../../../src/wire/writer.js';
 import {
   MAX_QUARTER_STREAM_ID, datagramHeadroom, encodeContextPayload, encodeDatagramPrefix, parseContextPayload,
   parseH3Datagram, quarterStreamId, writeDatagramHeader,
-} from '../../../src/masque/datagram.js';
+} from '../../../src/h3/datagram.js';
 import { H3Error, H3_DATAGRAM_ERROR } from '../../../src/h3/errors.js';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));

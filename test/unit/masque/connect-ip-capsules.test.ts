@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writer } from '../../../src/wire/writer.js';
-import { CapsuleParser } from '../../../src/masque/capsule.js';
+import { CapsuleParser } from '../../../src/h3/capsule.js';
 import {
   CAPSULE_ADDRESS_ASSIGN, CAPSULE_ADDRESS_REQUEST, CAPSULE_ROUTE_ADVERTISEMENT, addressRefusal, encodeAddressAssign,
   encodeAddressRequest, encodeRouteAdvertisement, parseAddressAssign, parseAddressRequest, parseRouteAdvertisement,
