@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+/**
+ * relay-cli entry point: parse, run one command, map any error to a one-line message and a
+ * documented exit code (cli/exit-codes.ts). Nothing else in cli/ calls process.exit except
+ * the long-running commands' signal handlers.
+ */
+import { CommanderError } from 'commander';
+import { buildProgram } from './program.js';
+import { CliError, EXIT, exitCodeFor } from './exit-codes.js';
+import { Output, oneLine } from './output.js';
+
+async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return EXIT.OK;
+  } catch (e) {
+    const isVerbose = argv.includes('--verbose') || argv.includes('-v');
+    const out = new Output({ isVerbose, color: argv.includes('--no-color') ? false : undefined });
+    if (e instanceof CommanderError) {
+      // --help / --version print and exit 0; help shown for a missing command is a usage error.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.OK;
+      if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') return EXIT.USAGE;
+      out.error(new CliError('ERR_USAGE', `${oneLine(e.message.replace(/^error: /, ''))} (see relay-cli --help)`, EXIT.USAGE));
+      return EXIT.USAGE;
+    }
+    out.error(e);
+    return exitCodeFor(e);
+  }
+}
+
+// Long-running commands (daemon, serve, status --watch) resolve when they are done, so the
+// exit code is set only after their cleanup ran.
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(e);
+    process.exitCode = EXIT.FAILURE;
+  },
+);
