@@ -19,8 +19,6 @@ function setup(isServer: boolean, opts: Partial<H3ConnOptions> = {}): { h3: H3Co
   return { h3, q, events };
 }
 
-/** The peer's control stream id as seen by `isServer` (client uni 2, server uni 3). */
-const peerCtl = (isServer: boolean) => (isServer ? 2 : 3);
 
 function closeCode(h3: H3Conn, q: FakeQuic): number | undefined {
   assert.equal(h3.isClosed, true, 'connection should be closed');
