@@ -133,11 +133,35 @@ typedef struct {
   uint32_t max_batch;
   napi_ref buf_ref, sizes_ref, cb_ref;
   napi_async_context actx;
+  napi_async_cleanup_hook_handle cleanup;
   bool closed;
   bool paused;
 } reader_t;
 
-static void on_closed(uv_handle_t* h) { free(h->data); }
+/* Before the cleanup hook exists (a failed start): just free. */
+static void on_closed_early(uv_handle_t* h) { free(h->data); }
+
+/* The handle is closed (by pollClose or by env teardown): only now may Node unload this
+ * library, since this callback's code lives in it — hence an *async* cleanup hook, which
+ * Node waits for until napi_remove_async_cleanup_hook. */
+static void on_closed(uv_handle_t* h) {
+  reader_t* r = h->data;
+  napi_remove_async_cleanup_hook(r->cleanup);
+  free(r);
+}
+
+/* Env teardown (worker exit, process exit) with the reader still open: stop watching, close
+ * the fd and the handle, or the worker's loop would be closed with a live handle. If a close
+ * is already pending, its callback ends the hook. The napi references are not released: the
+ * env that owns them is going away. */
+static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
+  reader_t* r = arg;
+  if (r->closed) return;
+  r->closed = true;
+  uv_poll_stop(&r->poll);
+  close(r->fd);
+  uv_close((uv_handle_t*)&r->poll, on_closed);
+}
 
 static void release(reader_t* r) {
   napi_delete_reference(r->env, r->buf_ref);
@@ -242,9 +266,10 @@ static napi_value js_poll_start(napi_env env, napi_callback_info info) {
   if (rc != 0) {
     r->closed = true;
     release(r);
-    uv_close((uv_handle_t*)&r->poll, on_closed);
+    uv_close((uv_handle_t*)&r->poll, on_closed_early);
     return throw_errno(env, -rc, "uv_poll_start");
   }
+  napi_add_async_cleanup_hook(env, on_env_cleanup, r, &r->cleanup);
   napi_value ext;
   CHECK(napi_create_external(env, r, NULL, NULL, &ext));
   return ext;

@@ -1,7 +1,7 @@
 /**
  * ICMPv4 (RFC 792) and ICMPv6 (RFC 4443) builders: the errors a tunnel endpoint must send
  * — Fragmentation Needed / Packet Too Big for path-MTU discovery through CONNECT-IP
- * (RFC 9484 §10.1), Destination Unreachable — and Echo for tests.
+ * (RFC 9484 §7), Destination Unreachable — and Echo for tests.
  *
  * Error builders return a new packet, or `null` when the rules forbid an error for this
  * packet (RFC 1122 §3.2.2, RFC 1812 §4.3.2.7, RFC 4443 §2.4(e)): never about an ICMP

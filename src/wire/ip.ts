@@ -140,7 +140,7 @@ function ipv6UpperLayer(pkt: Uint8Array, off: number): number {
 
 /**
  * Upper-layer protocol (IANA number): IPv4 Protocol; for IPv6 the header after any
- * extension headers (what RFC 9484 §4.8 IP-protocol scoping is about). -1 if malformed.
+ * extension headers (what the RFC 9484 §3 `ipproto` scope and §4.7.3 route protocol mean). -1 if malformed.
  */
 export function ipProtocol(pkt: Uint8Array, off = 0): number {
   const v = ipVersion(pkt, off);

@@ -106,7 +106,7 @@ describe('LinuxTun in a namespace', { skip }, () => {
 });
 
 describe('exit while a read is pending', { skip }, () => {
-  for (const mode of ['close', 'unref', 'exit']) {
+  for (const mode of ['close', 'unref', 'exit', 'worker']) {
     test(`${mode}: the process exits promptly`, async () => {
       const ns = netns();
       const c = child(ns, PENDING, mode);
