@@ -1,0 +1,54 @@
+/**
+ * The kill switch (lockdown): nftables rules that drop every packet except loopback, the
+ * tunnel interface and the relays' UDP endpoints while the tunnel is meant to be up — also
+ * while connecting and reconnecting, and after a daemon crash (nft state outlives the
+ * process). Only `disconnect` removes them. One table, so removal is one atomic command.
+ */
+import { execFile } from 'node:child_process';
+import { MasqueError } from '../core/errors.js';
+
+export const KILL_SWITCH_TABLE = 'masque_killswitch';
+
+export interface KillSwitchOptions {
+  tunName: string;
+  /** The relays the client talks to directly (its first hop): `{ host, port }` with IP literals. */
+  endpoints: readonly { host: string; port: number }[];
+}
+
+function nft(args: string[], input?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = execFile('nft', args, (err, _o, stderr) =>
+      err ? reject(new MasqueError('ERR_KILL_SWITCH', `nft ${args.join(' ')}: ${(stderr || err.message).trim()}`)) : resolve());
+    if (input !== undefined) p.stdin?.end(input);
+  });
+}
+
+/** The ruleset (exported for tests and docs). */
+export function killSwitchRules(o: KillSwitchOptions): string {
+  const allow = o.endpoints.map((e) =>
+    e.host.includes(':')
+      ? `    ip6 daddr ${e.host} udp dport ${e.port} accept\n    ip6 saddr ${e.host} udp sport ${e.port} accept`
+      : `    ip daddr ${e.host} udp dport ${e.port} accept\n    ip saddr ${e.host} udp sport ${e.port} accept`);
+  const chain = (hook: string, dir: 'o' | 'i') => [
+    `  chain ${hook} {`,
+    `    type filter hook ${hook} priority filter; policy drop;`,
+    `    ${dir}ifname "lo" accept`,
+    `    ${dir}ifname "${o.tunName}" accept`,
+    ...allow,
+    // IPv6 neighbour discovery keeps the physical link usable for the relay traffic.
+    '    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept',
+    '  }',
+  ].join('\n');
+  return `table inet ${KILL_SWITCH_TABLE} {\n${chain('output', 'o')}\n${chain('input', 'i')}\n}\n`;
+}
+
+/** Installs (or replaces) the kill switch. Needs CAP_NET_ADMIN. */
+export async function enableKillSwitch(o: KillSwitchOptions): Promise<void> {
+  await disableKillSwitch();
+  await nft(['-f', '-'], killSwitchRules(o));
+}
+
+/** Removes the kill switch; no-op if absent. */
+export async function disableKillSwitch(): Promise<void> {
+  await nft(['delete', 'table', 'inet', KILL_SWITCH_TABLE]).catch(() => undefined);
+}

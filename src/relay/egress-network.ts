@@ -1,0 +1,149 @@
+/**
+ * The egress relay's network side for CONNECT-IP: a TUN device in the relay's namespace,
+ * kernel forwarding, and an nftables masquerade for the client pools, so client packets
+ * leave with the relay's address and replies come back through conntrack to the TUN
+ * (routed to the pool prefixes) and from there to the owning session (proxy.deliver).
+ *
+ * Everything set up here is removed by close(): the nft table, the forwarding sysctls
+ * (restored to their previous values) and the TUN (which takes its addresses and routes).
+ * Packets to the kernel are written in batches, once per event-loop turn.
+ */
+import { execFile } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { LinuxTun } from '../tun/linux.js';
+import { configureInterface, type AppliedConfig } from '../tun/config.js';
+import type { PacketBatch } from '../tun/device.js';
+import { MasqueError } from '../core/errors.js';
+
+export interface EgressNetworkOptions {
+  /** Interface name (default `mqegress0`). */
+  name?: string;
+  /** Gateway addresses with the pool prefix length, e.g. 100.64.0.1/10 and fd00:6d61:7371::1/64. */
+  gateway4: string;
+  gateway6: string;
+  /** The pools to masquerade. */
+  pool4: string;
+  pool6: string;
+  mtu: number;
+  log: Logger;
+}
+
+const SYSCTLS = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv6/conf/all/forwarding'];
+
+function run(cmd: string, args: string[], input?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = execFile(cmd, args, (err, _o, stderr) =>
+      err ? reject(new MasqueError('ERR_RELAY_NETWORK', `${cmd} ${args.join(' ')}: ${stderr || err.message}`.trim())) : resolve());
+    if (input !== undefined) p.stdin?.end(input);
+  });
+}
+
+export class EgressNetwork {
+  /** Packets the kernel would not take (queue full) or that were too big. */
+  dropped = 0;
+  private readonly queue: Uint8Array[] = [];
+  private isFlushScheduled = false;
+  private readonly table: string;
+  private sysctlBefore: string[] = [];
+
+  private constructor(
+    private readonly tun: LinuxTun,
+    private readonly applied: AppliedConfig,
+    private readonly opts: EgressNetworkOptions,
+  ) {
+    this.table = `masque_relay_${process.pid}`;
+  }
+
+  /** Opens the TUN and sets up forwarding and NAT. Needs CAP_NET_ADMIN. Throws TunError/MasqueError. */
+  static async open(o: EgressNetworkOptions): Promise<EgressNetwork> {
+    const tun = LinuxTun.open({ name: o.name ?? 'mqegress0', batchSize: 64 });
+    let applied: AppliedConfig;
+    try {
+      applied = await configureInterface({ name: tun.name, addresses: [o.gateway4, o.gateway6], mtu: o.mtu });
+      tun.refreshMtu();
+    } catch (e) {
+      tun.close();
+      throw e;
+    }
+    const net = new EgressNetwork(tun, applied, o);
+    try {
+      await net.enableForwarding();
+      await net.installNat();
+    } catch (e) {
+      await net.close();
+      throw e;
+    }
+    return net;
+  }
+
+  get name(): string {
+    return this.tun.name;
+  }
+
+  get mtu(): number {
+    return this.tun.mtu;
+  }
+
+  /** Starts delivering packets from the kernel (replies for the pools) to `deliver`. */
+  attach(deliver: (pkt: Uint8Array) => boolean): void {
+    this.tun.onRead(
+      (b: PacketBatch) => {
+        for (let i = 0; i < b.count; i++) deliver(b.bufs[i].subarray(b.offset, b.offset + b.sizes[i]));
+      },
+      (err) => this.opts.log.error({ err }, 'egress TUN read failed'),
+    );
+  }
+
+  /** IpNetwork.send: a client packet that passed the proxy's checks. Copied; written this turn. */
+  send(pkt: Uint8Array): void {
+    if (pkt.length > this.tun.mtu) {
+      this.dropped++;
+      return;
+    }
+    this.queue.push(pkt.slice());
+    if (!this.isFlushScheduled) {
+      this.isFlushScheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  private readonly flush = (): void => {
+    this.isFlushScheduled = false;
+    const bufs = this.queue.splice(0);
+    if (bufs.length === 0 || this.tun.isClosed) return;
+    try {
+      this.dropped += bufs.length - this.tun.write({ bufs });
+    } catch {
+      this.dropped += bufs.length;
+    }
+  };
+
+  private async enableForwarding(): Promise<void> {
+    this.sysctlBefore = await Promise.all(SYSCTLS.map((p) => readFile(p, 'utf8').then((s) => s.trim())));
+    for (const p of SYSCTLS) await writeFile(p, '1');
+  }
+
+  private async installNat(): Promise<void> {
+    const o = this.opts;
+    // Masquerade only the client pools, and only when leaving through another interface:
+    // client-to-gateway traffic stays untouched.
+    const rules = [
+      `table ip ${this.table} { chain post { type nat hook postrouting priority srcnat; policy accept; ip saddr ${o.pool4} oifname != "${this.tun.name}" masquerade; } }`,
+      `table ip6 ${this.table} { chain post { type nat hook postrouting priority srcnat; policy accept; ip6 saddr ${o.pool6} oifname != "${this.tun.name}" masquerade; } }`,
+    ].join('\n');
+    await run('nft', ['-f', '-'], rules + '\n');
+  }
+
+  /** Removes everything open() set up. Idempotent, best effort (each step is tried). */
+  async close(): Promise<void> {
+    this.tun.close();
+    await this.applied.restore().catch(() => undefined);
+    await run('nft', ['delete', 'table', 'ip', this.table]).catch(() => undefined);
+    await run('nft', ['delete', 'table', 'ip6', this.table]).catch(() => undefined);
+    for (let i = 0; i < this.sysctlBefore.length; i++) {
+      await writeFile(SYSCTLS[i], this.sysctlBefore[i]).catch(() => undefined);
+    }
+    this.sysctlBefore = [];
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * RelayServer: one UDP socket, one QUIC endpoint, one HTTP/3 server driver per connection,
+ * and the MASQUE proxies of the relay's role behind a RequestRouter.
+ */
+import type { Logger } from 'pino';
+import type { RelayConfig } from '../config/relay.js';
+import type { Authorizer } from '../identity/authorizer.js';
+import { QuicEndpoint } from '../quic/endpoint.js';
+import { UdpPath } from '../quic/udp-path.js';
+import { createQuicConfig } from '../quic/config.js';
+import type { HostPort } from '../quic/path.js';
+import { ServerH3Driver } from '../h3/server.js';
+import { TargetPolicy } from '../masque/policy.js';
+import { AddressPool } from '../masque/address-pool.js';
+import { ipPrefix, formatIpAddress, type IpPrefix } from '../masque/ip-prefix.js';
+import { parseUriTemplate, defaultIpTemplate, defaultUdpTemplate } from '../masque/template.js';
+import { ConnectUdpProxy } from '../masque/connect-udp-proxy.js';
+import { ConnectIpProxy } from '../masque/connect-ip-proxy.js';
+import { EgressNetwork } from './egress-network.js';
+import { RelayMetrics, type RelaySample } from './metrics.js';
+import { RequestRouter, type ConnState } from './request-router.js';
+import { parseHostPortList, ReloadablePolicy, buildPolicy } from './policy-setup.js';
+
+/** Largest IP packet the egress TUN carries (RFC 9484 §10: tunnels carry ≥ 1280). */
+const EGRESS_MTU = 1400;
+/** The parser does not check :authority (a relay behind NAT or DNS does not know its name). */
+const ANY_AUTHORITY = 'relay.invalid';
+
+export interface RelayServerOptions {
+  cfg: RelayConfig;
+  cert: { certPem: string; keyPem: string; sha256: string };
+  authorizer: Authorizer;
+  log: Logger;
+}
+
+/** The first host address of a pool: the relay's own address on its TUN. */
+function gatewayOf(p: IpPrefix): string {
+  const b = Uint8Array.from(p.bytes);
+  b[b.length - 1] |= 1;
+  return `${formatIpAddress(p.version, b)}/${p.prefixLen}`;
+}
+
+export class RelayServer {
+  readonly listen: HostPort;
+  metricsAddress?: HostPort;
+  private authorizer: Authorizer;
+
+  private constructor(
+    private readonly opts: RelayServerOptions,
+    private readonly endpoint: QuicEndpoint,
+    private readonly policy: ReloadablePolicy,
+    private readonly udpProxy: ConnectUdpProxy,
+    private readonly ipProxy: ConnectIpProxy | null,
+    private readonly network: EgressNetwork | null,
+    private readonly metrics: RelayMetrics,
+    private allowEgress: Set<string>,
+    private readonly drivers: Set<ServerH3Driver>,
+  ) {
+    this.listen = endpoint.local;
+    this.authorizer = opts.authorizer;
+  }
+
+  static async start(o: RelayServerOptions): Promise<RelayServer> {
+    const { cfg, log } = o;
+    const policy = new ReloadablePolicy(buildPolicy(cfg));
+    const allowEgress = new Set(parseHostPortList(cfg.ingress.allowEgress));
+    const isIngress = cfg.role === 'ingress';
+    let network: EgressNetwork | null = null;
+    let ipProxy: ConnectIpProxy | null = null;
+    if (!isIngress) {
+      const p4 = ipPrefix(cfg.egress.ipv4Pool);
+      const p6 = ipPrefix(cfg.egress.ipv6Pool);
+      const pool4 = new AddressPool({ prefix: p4 });
+      const pool6 = new AddressPool({ prefix: p6 });
+      const gw4 = gatewayOf(p4);
+      const gw6 = gatewayOf(p6);
+      pool4.reserve(ipPrefix(gw4.replace(/\/\d+$/, '/32')));
+      pool6.reserve(ipPrefix(gw6.replace(/\/\d+$/, '/128')));
+      try {
+        network = await EgressNetwork.open({ gateway4: gw4, gateway6: gw6, pool4: cfg.egress.ipv4Pool, pool6: cfg.egress.ipv6Pool, mtu: EGRESS_MTU, log });
+        ipProxy = new ConnectIpProxy({ pool4, pool6, policy, network, mtu: network.mtu });
+        const proxy = ipProxy;
+        network.attach((pkt) => proxy.deliver(pkt));
+      } catch (err) {
+        log.warn({ err }, 'CONNECT-IP disabled: cannot set up the egress network (needs CAP_NET_ADMIN, nft)');
+      }
+    }
+    const self: { server?: RelayServer } = {};
+    const udpProxy = new ConnectUdpProxy({
+      policy,
+      proxyName: 'masque-relay',
+      // The ingress forwards only to configured egress relays (docs/self-hosting.md).
+      isTargetAllowed: isIngress ? (host, port) => (self.server?.allowEgress ?? allowEgress).has(`${host}:${port}`) : undefined,
+    });
+    const sample = (): RelaySample => self.server!.sample();
+    const metrics = new RelayMetrics(cfg.role, sample);
+    const router = new RequestRouter({
+      role: cfg.role,
+      authorizer: () => self.server!.authorizer,
+      tlsCertSha256: Buffer.from(o.cert.sha256, 'hex'),
+      parseOptions: {
+        udpTemplate: parseUriTemplate(defaultUdpTemplate(ANY_AUTHORITY), 'udp'),
+        ipTemplate: ipProxy ? parseUriTemplate(defaultIpTemplate(ANY_AUTHORITY), 'ip') : undefined,
+        isAuthorityChecked: false,
+      },
+      udpProxy,
+      ipProxy,
+      metrics,
+      limits: cfg.limits,
+      log,
+    });
+    const path = await UdpPath.bind(cfg.listen);
+    const quicConfig = createQuicConfig({ isServer: true, alpn: ['h3'], certPem: o.cert.certPem, keyPem: o.cert.keyPem, idleTimeoutMs: 60_000 });
+    const drivers = new Set<ServerH3Driver>();
+    const endpoint = new QuicEndpoint({
+      path,
+      server: {
+        config: quicConfig,
+        maxHalfOpen: 2048,
+        onConnection: (qc) => {
+          const st: ConnState = { principal: null, authHeaders: [] };
+          const h3 = new ServerH3Driver({
+            settings: { enableConnectProtocol: true, h3Datagram: true },
+            onRequest: (stream, fields) => router.onRequest(qc, st, stream, fields),
+          });
+          metrics.connectionOpened();
+          drivers.add(h3);
+          void h3.closed.then(() => {
+            drivers.delete(h3);
+            metrics.connectionClosed();
+          });
+          return h3;
+        },
+      },
+    });
+    const server = new RelayServer(o, endpoint, policy, udpProxy, ipProxy, network, metrics, allowEgress, drivers);
+    self.server = server;
+    if (cfg.metrics) server.metricsAddress = await metrics.listen(cfg.metrics);
+    return server;
+  }
+
+  /** Proxy counters for the metrics scrape. */
+  sample(): RelaySample {
+    const u = this.udpProxy.counters;
+    const ip = this.ipProxy?.counters;
+    const drops: Record<string, number> = {};
+    for (const [k, v] of Object.entries(u)) if (k.startsWith('drop')) drops[`udp_${k}`] = v as number;
+    if (ip) for (const [k, v] of Object.entries(ip)) if (k.startsWith('drop')) drops[`ip_${k}`] = v as number;
+    if (this.network) drops.egress_tun = this.network.dropped;
+    return {
+      sessions: { 'connect-udp': this.udpProxy.activeSessions, 'connect-ip': this.ipProxy?.activeSessions ?? 0 },
+      bytes: {
+        'connect-udp': { up: u.txBytes ?? 0, down: u.rxBytes ?? 0 },
+        'connect-ip': { up: ip?.bytesUp ?? 0, down: ip?.bytesDown ?? 0 },
+      },
+      packets: {
+        'connect-udp': { up: u.txPackets ?? 0, down: u.rxPackets ?? 0 },
+        'connect-ip': { up: ip?.packetsUp ?? 0, down: ip?.packetsDown ?? 0 },
+      },
+      drops,
+    };
+  }
+
+  reload(cfg: RelayConfig, authorizer: Authorizer): void {
+    this.authorizer = authorizer;
+    this.policy.replace(buildPolicy(cfg));
+    this.allowEgress = new Set(parseHostPortList(cfg.ingress.allowEgress));
+  }
+
+  /** GOAWAY to everyone (RFC 9114 §5.2), a short drain, then everything down. */
+  async close(drainMs = 1000): Promise<void> {
+    for (const d of this.drivers) d.shutdown();
+    const until = Date.now() + drainMs;
+    while (this.endpoint.connectionCount > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    this.udpProxy.closeAll();
+    this.ipProxy?.closeAll();
+    await this.endpoint.close({ graceMs: 200 });
+    await this.network?.close();
+    await this.metrics.close();
+  }
+}
