@@ -44,7 +44,7 @@ tun.onRead((b) => {
   const replies = b.bufs.filter((_, i) => i < b.count && sizes[i] > 0);
   const replySizes = Int32Array.from(sizes.filter((s) => s > 0));
   if (replies.length > 0) echoed += tun.write({ bufs: replies, offset: b.offset, sizes: replySizes });
-}, (err) => emit({ event: 'error', code: (err as { code?: string }).code }));
+}, (err) => emit({ event: 'error', code: (err as { code?: string }).code, errno: (err as { errno?: string }).errno }));
 emit({ event: 'ready', name: tun.name, mtu: tun.mtu, fds: tun.fds.length });
 
 const rl = createInterface({ input: process.stdin });

@@ -122,6 +122,20 @@ describe('exit while a read is pending', { skip }, () => {
   }
 });
 
+describe('read errors', { skip }, () => {
+  test('deleting the interface under a reader reports ERR_TUN_READ once; close still works', async () => {
+    const ns = netns();
+    const c = child(ns, ECHO, { name: 'gone0', addresses: ['10.97.0.1/24'] });
+    await c.next('ready');
+    assert.equal(execInNetns(ns, 'ip', ['link', 'del', 'gone0']).code, 0);
+    const err = await c.next('error');
+    assert.equal(err.code, 'ERR_TUN_READ');
+    assert.equal(typeof err.errno, 'string');
+    c.send({ cmd: 'close' });
+    assert.deepEqual(await c.exited, { code: 0, signal: null }, c.stderr);
+  });
+});
+
 describe('multi-queue', { skip }, () => {
   test('opens 2 queues on one interface, and ping works across them', async () => {
     const ns = netns();
