@@ -1,0 +1,235 @@
+/**
+ * The tunnel engine the daemon hosts (TunnelBackend, src/control/schema.ts) and that
+ * `relay-cli connect --foreground` runs in-process.
+ *
+ * States (Mullvad's TunnelState): disconnected → connecting{stage} → connected, and on loss
+ * reconnecting{attempt, stage} with exponential backoff (250 ms … 8 s) and failover along
+ * the planned relays; error{code} when a user-started attempt fails for good. A watchdog
+ * declares the chain dead when the first hop has been silent for 3 keep-alive intervals, so
+ * a restarted relay is noticed in ~1.5 s instead of the 30 s idle timeout.
+ * connect/disconnect are serialised through one promise chain.
+ */
+import type { Logger } from 'pino';
+import { LinuxTun } from '../tun/linux.js';
+import type { TunDevice } from '../tun/device.js';
+import type { ClientConfig } from '../config/client.js';
+import { patchClientConfig } from '../config/client.js';
+import { redactSecrets } from '../control/redact.js';
+import {
+  emptyStats, type BackendEvent, type ClientConfigView, type ConfigPatch, type ConnectOptions, type ConnectStage,
+  type RelayInfo, type TunnelBackend, type TunnelState, type TunnelStats,
+} from '../control/schema.js';
+import { isMasqueError } from '../core/errors.js';
+import { openChain, type ChainPlan } from './chain.js';
+import { planChains } from './plan.js';
+import { TunnelSession } from './tunnel-session.js';
+import { disableKillSwitch, enableKillSwitch } from './kill-switch.js';
+import { probeRelays } from './probe.js';
+
+export interface EngineDeps {
+  log: Logger;
+  /** Opens the TUN (tests inject a MemoryTun). Default: LinuxTun named cfg.tun.name. */
+  openTun?: (cfg: ClientConfig) => TunDevice;
+  /** resolv.conf to manage (default /etc/resolv.conf). */
+  resolvConfPath?: string;
+}
+
+const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000];
+
+export class Engine implements TunnelBackend {
+  private state: TunnelState = { state: 'disconnected' };
+  private readonly listeners = new Set<(ev: BackendEvent) => void>();
+  private session?: TunnelSession;
+  private tun?: TunDevice;
+  private connectedAt = 0;
+  private isWanted = false;
+  private generation = 0;
+  private watchdog?: NodeJS.Timeout;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private cfg: ClientConfig, private readonly deps: EngineDeps) {}
+
+  // ---- TunnelBackend ----
+  connect(opts: ConnectOptions): Promise<TunnelState> {
+    if (this.state.state !== 'disconnected' && this.state.state !== 'error') return Promise.resolve(this.state);
+    this.isWanted = true;
+    const gen = ++this.generation;
+    this.setState({ state: 'connecting', stage: 'resolving' });
+    void this.serial(() => this.attempt(gen, opts, 0));
+    return Promise.resolve(this.state);
+  }
+
+  disconnect(): Promise<TunnelState> {
+    this.isWanted = false;
+    this.generation++;
+    return this.serial(async () => {
+      await this.teardown();
+      await disableKillSwitch().catch(() => undefined);
+      this.tun?.close();
+      this.tun = undefined;
+      this.setState({ state: 'disconnected' });
+      return this.state;
+    });
+  }
+
+  status(): TunnelState {
+    return this.state;
+  }
+
+  stats(): TunnelStats {
+    const s = this.session;
+    if (!s) return emptyStats();
+    const p = s.pump.stats;
+    let rttMs: number | null = null;
+    try {
+      rttMs = s.chain.parts[0].quic.stats().rttMs;
+    } catch {
+      /* closing */
+    }
+    return { rttMs, ...p, uptimeMs: this.state.state === 'connected' ? Date.now() - this.connectedAt : null };
+  }
+
+  relays(): Promise<RelayInfo[]> {
+    return probeRelays(this.cfg.relays, 3000);
+  }
+
+  getConfig(): ClientConfigView {
+    return redactSecrets({ ...this.cfg }) as ClientConfigView;
+  }
+
+  async setConfig(patch: ConfigPatch): Promise<ClientConfigView> {
+    this.cfg = patchClientConfig(this.cfg, patch);
+    return this.getConfig();
+  }
+
+  subscribe(listener: (ev: BackendEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    await this.disconnect();
+  }
+
+  // ---- internals ----
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private setState(s: TunnelState): void {
+    this.state = s;
+    for (const l of this.listeners) l({ type: 'state', state: s });
+  }
+
+  private stage(gen: number, attempt: number): (st: ConnectStage) => void {
+    return (stage) => {
+      if (gen !== this.generation) return;
+      this.setState(attempt === 0 ? { state: 'connecting', stage } : { state: 'reconnecting', attempt, stage });
+    };
+  }
+
+  /** One attempt through the failover list; on failure schedules the next (reconnects only). */
+  private async attempt(gen: number, opts: ConnectOptions, attempt: number): Promise<void> {
+    if (gen !== this.generation || !this.isWanted) return;
+    const onStage = this.stage(gen, attempt);
+    let lastErr: unknown;
+    try {
+      onStage('resolving');
+      const plans = await planChains(this.cfg, opts);
+      if (this.cfg.killSwitch) await enableKillSwitch({ tunName: this.cfg.tun.name, endpoints: plans.map((p) => p.first.peer) });
+      for (const plan of plans) {
+        try {
+          await this.bringUp(gen, plan, onStage);
+          return;
+        } catch (e) {
+          lastErr = e;
+          this.deps.log.warn({ err: e, relay: plan.first.name }, 'relay attempt failed');
+        }
+      }
+    } catch (e) {
+      lastErr = e;
+    }
+    if (gen !== this.generation) return;
+    if (attempt === 0) {
+      const code = isMasqueError(lastErr) ? lastErr.code : 'ERR_TUNNEL_FAILED';
+      this.setState({ state: 'error', code, message: (lastErr as Error)?.message ?? 'connect failed' });
+      this.isWanted = false;
+      return;
+    }
+    this.scheduleReconnect(gen, opts, attempt + 1);
+  }
+
+  private async bringUp(gen: number, plan: ChainPlan, onStage: (s: ConnectStage) => void): Promise<void> {
+    const chain = await openChain(plan, onStage);
+    if (gen !== this.generation) {
+      await chain.close();
+      return;
+    }
+    this.tun ??= this.deps.openTun ? this.deps.openTun(this.cfg) : LinuxTun.open({ name: this.cfg.tun.name });
+    const session = new TunnelSession(chain, this.tun, this.cfg, this.deps.log, this.deps.resolvConfPath);
+    try {
+      await session.start(plan.first.peer.host);
+    } catch (e) {
+      await session.stop();
+      throw e;
+    }
+    this.session = session;
+    this.connectedAt = Date.now();
+    this.setState({ state: 'connected', chain: chain.hops, addresses: session.addresses, routes: session.routes, since: new Date().toISOString() });
+    this.armWatchdog(gen, plan);
+    void chain.ip.closed.then(() => this.onLost(gen));
+  }
+
+  private armWatchdog(gen: number, plan: ChainPlan): void {
+    clearInterval(this.watchdog);
+    const quic = this.session!.chain.parts[0].quic;
+    let last = quic.stats().recvPackets;
+    let silentSince = Date.now();
+    this.watchdog = setInterval(() => {
+      if (gen !== this.generation) return clearInterval(this.watchdog);
+      let now: number;
+      try {
+        now = quic.stats().recvPackets;
+      } catch {
+        return this.onLost(gen);
+      }
+      if (now !== last) {
+        last = now;
+        silentSince = Date.now();
+      } else if (Date.now() - silentSince > 3 * plan.keepAliveMs) this.onLost(gen);
+    }, plan.keepAliveMs / 2);
+    this.watchdog.unref();
+  }
+
+  private onLost(gen: number): void {
+    if (gen !== this.generation || !this.isWanted || this.state.state !== 'connected') return;
+    clearInterval(this.watchdog);
+    this.deps.log.warn('tunnel lost; reconnecting');
+    const g = ++this.generation;
+    this.setState({ state: 'reconnecting', attempt: 1, stage: 'resolving' });
+    void this.serial(async () => {
+      await this.teardown();
+      await this.attempt(g, {}, 1);
+    });
+  }
+
+  private scheduleReconnect(gen: number, opts: ConnectOptions, attempt: number): void {
+    const delay = BACKOFF_MS[Math.min(attempt - 2, BACKOFF_MS.length - 1)];
+    this.setState({ state: 'reconnecting', attempt, stage: 'resolving' });
+    setTimeout(() => void this.serial(() => this.attempt(gen, opts, attempt)), delay);
+  }
+
+  private async teardown(): Promise<void> {
+    clearInterval(this.watchdog);
+    const s = this.session;
+    this.session = undefined;
+    await s?.stop();
+  }
+}
+
+/** The daemon's factory (cli/engines.ts contract). */
+export function createEngine(cfg: ClientConfig, deps: EngineDeps): TunnelBackend {
+  return new Engine(cfg, deps);
+}

@@ -1,0 +1,64 @@
+/**
+ * One live tunnel: a Chain plus the local side (TUN addresses, MTU, routes, DNS) and the
+ * pump between them. `start()` applies everything; `stop()` undoes it in reverse order.
+ * The TUN device itself belongs to the engine and outlives reconnects.
+ *
+ * MTU (docs/protocol/mtu.md): the TUN gets min(configured MTU, what one CONNECT-IP datagram
+ * carries through every QUIC layer), never below 1280 (RFC 9484 §10: the session would have
+ * failed already).
+ */
+import type { Logger } from 'pino';
+import type { ClientConfig } from '../config/client.js';
+import type { TunDevice } from '../tun/device.js';
+import { configureInterface, type AppliedConfig } from '../tun/config.js';
+import { formatIpPrefix } from '../masque/ip-prefix.js';
+import type { Chain } from './chain.js';
+import { Pump } from './pump.js';
+import { applyDns, type AppliedDns } from './dns.js';
+
+export class TunnelSession {
+  readonly pump: Pump;
+  addresses: string[] = [];
+  routes: string[] = [];
+  private applied?: AppliedConfig;
+  private dns?: AppliedDns;
+
+  constructor(
+    readonly chain: Chain,
+    private readonly tun: TunDevice,
+    private readonly cfg: ClientConfig,
+    private readonly log: Logger,
+    private readonly resolvConfPath?: string,
+  ) {
+    this.pump = new Pump(tun, chain.ip);
+  }
+
+  async start(relayAddress: string): Promise<void> {
+    const ip = this.chain.ip;
+    const mtu = Math.max(1280, Math.min(this.cfg.tun.mtu, ip.mtu));
+    this.addresses = ip.addresses.map((a) => formatIpPrefix(a));
+    const isFull = this.cfg.routing.mode === 'full';
+    const include = isFull ? [] : this.cfg.routing.include;
+    this.routes = isFull ? ['0.0.0.0/0', '::/0'] : include;
+    const hasV6 = ip.addresses.some((a) => a.version === 6);
+    this.applied = await configureInterface({
+      name: this.tun.name,
+      addresses: this.addresses,
+      mtu,
+      routes: include,
+      // The relay stays reachable on the physical path; so do excluded prefixes (split tunnel).
+      fullTunnel: isFull ? { v4: true, v6: hasV6, keepReachable: [relayAddress, ...this.cfg.routing.exclude] } : undefined,
+    });
+    this.tun.setMtu(mtu);
+    this.dns = await applyDns({ servers: this.cfg.dns.servers, resolvConfPath: this.resolvConfPath });
+    this.pump.start();
+    this.log.info({ addresses: this.addresses, mtu }, 'tunnel up');
+  }
+
+  async stop(): Promise<void> {
+    this.pump.stop();
+    await this.dns?.restore().catch(() => undefined);
+    await this.applied?.restore().catch(() => undefined);
+    await this.chain.close().catch(() => undefined);
+  }
+}
