@@ -105,11 +105,12 @@ export async function configureInterface(cfg: InterfaceConfig): Promise<AppliedC
   const routes = (cfg.routes ?? []).map((r) => cidr(r, 'route'));
   const keep = (cfg.fullTunnel?.keepReachable ?? []).map((a) => cidr(a, 'relay address'));
 
-  // Snapshot what restore() must put back.
-  const [link] = await ipJson<{ mtu: number; flags: string[] }[]>(ipPath, ['link', 'show', 'dev', dev]);
+  // Snapshot what restore() must put back (one ip run: `addr show` has MTU and flags too).
+  const [link] = await ipJson<{ mtu: number; flags: string[]; addr_info?: { local: string; prefixlen: number }[] }[]>(
+    ipPath, ['addr', 'show', 'dev', dev]);
+  if (!link) throw new TunError('ERR_TUN_CONFIG', `tun: no interface ${dev}`);
   const wasUp = link.flags.includes('UP');
-  const existing = await ipJson<{ addr_info: { local: string; prefixlen: number }[] }[]>(ipPath, ['addr', 'show', 'dev', dev]);
-  const had = new Set((existing[0]?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+  const had = new Set((link.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
 
   const apply: string[] = [];
   const undo: string[] = [];
