@@ -3,11 +3,11 @@
  *
  * Byte budget (why the defaults are what they are; docs/protocol/mtu.md has the full table):
  *   a 1500-byte link, IPv6 (40) + UDP (8)           → 1452 bytes of UDP payload
- *   outer QUIC at maxUdpPayloadBytes 1452             → DATAGRAM payload ≤ 1408 (measured,
+ *   outer QUIC at maxUdpPayloadBytes 1452             → DATAGRAM payload ≤ 1412 (measured,
  *                                                        quiche 0.18, 1-RTT short header + AEAD)
- *   minus Quarter Stream ID (≤2) + Context ID (1)     → 1405 bytes of proxied UDP payload
- *   inner QUIC (two-hop) at INNER_MAX_UDP_PAYLOAD 1350 → DATAGRAM payload ≤ 1306
- *   minus Quarter Stream ID + Context ID              → 1303-byte IP packets ≥ 1280 (RFC 9484 §10)
+ *   minus Quarter Stream ID (≤2) + Context ID (1)     → 1409 bytes of proxied UDP payload
+ *   inner QUIC (two-hop) at INNER_MAX_UDP_PAYLOAD 1350 → DATAGRAM payload ≤ 1310
+ *   minus Quarter Stream ID + Context ID              → 1307-byte IP packets ≥ 1280 (RFC 9484 §10)
  * so the outer default is 1452 and a connection nested inside CONNECT-UDP uses 1350.
  */
 import { quiche, native, type NativeConfig } from './native.js';
