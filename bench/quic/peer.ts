@@ -117,7 +117,7 @@ class SenderApp implements QuicApp {
 }
 
 async function client(): Promise<void> {
-  const path = await UdpPath.bind({ host: '127.0.0.1', port: 0 });
+  const path = await UdpPath.bind({ host: '127.0.0.1', port: 0 }, { connect: { host: '127.0.0.1', port: Number(portArg) } });
   const ep = new QuicEndpoint({ path });
   const config = createQuicConfig({ isServer: false, alpn: ['bench'], idleTimeoutMs: 10_000 });
   const app = new SenderApp(Number(secsArg), (r) => out(r));

@@ -78,7 +78,7 @@ export async function openChain(plan: ChainPlan, onStage: (s: ConnectStage) => v
     onStage('connecting-ingress');
     const first = plan.first;
     const outer = await openHop({
-      path: await UdpPath.bind(bindAddress(first.peer)),
+      path: await UdpPath.bind(bindAddress(first.peer), { connect: first.peer }),
       peer: first.peer,
       serverName: first.serverName,
       config: createQuicConfig({ isServer: false, alpn: ['h3'], caPem: first.caPem, keepAliveMs: plan.keepAliveMs, idleTimeoutMs: 30_000 }),

@@ -25,6 +25,7 @@ import { planChains } from './plan.js';
 import { TunnelSession } from './tunnel-session.js';
 import { disableKillSwitch, enableKillSwitch } from './kill-switch.js';
 import { probeRelays } from './probe.js';
+import { UdpPath } from '../quic/udp-path.js';
 
 export interface EngineDeps {
   log: Logger;
@@ -182,11 +183,18 @@ export class Engine implements TunnelBackend {
     void chain.ip.closed.then(() => this.onLost(gen));
   }
 
+  /**
+   * Liveness of the first hop: keep-alives are acked, so silence means trouble. After 1.5
+   * intervals we migrate to a fresh socket (RFC 9000 §9: our address may have changed and
+   * a connected socket keeps the old source); after 3.5 intervals we give up and reconnect.
+   */
   private armWatchdog(gen: number, plan: ChainPlan): void {
     clearInterval(this.watchdog);
-    const quic = this.session!.chain.parts[0].quic;
+    const first = this.session!.chain.parts[0];
+    const quic = first.quic;
     let last = quic.stats().recvPackets;
     let silentSince = Date.now();
+    let hasMigrated = false;
     this.watchdog = setInterval(() => {
       if (gen !== this.generation) return clearInterval(this.watchdog);
       let now: number;
@@ -195,10 +203,23 @@ export class Engine implements TunnelBackend {
       } catch {
         return this.onLost(gen);
       }
+      const silentMs = Date.now() - silentSince;
       if (now !== last) {
         last = now;
         silentSince = Date.now();
-      } else if (Date.now() - silentSince > 3 * plan.keepAliveMs) this.onLost(gen);
+        hasMigrated = false;
+      } else if (silentMs > 3.5 * plan.keepAliveMs) this.onLost(gen);
+      else if (silentMs > 1.5 * plan.keepAliveMs && !hasMigrated) {
+        hasMigrated = true;
+        const peer = plan.first.peer;
+        UdpPath.bind({ host: peer.host.includes(':') ? '::' : '0.0.0.0', port: 0 }, { connect: peer })
+          .then((p) => {
+            if (gen === this.generation) first.endpoint.rebind(p);
+            else p.close();
+          })
+          .catch(() => undefined);
+        this.deps.log.info('first hop silent; migrating to a new local socket');
+      }
     }, plan.keepAliveMs / 2);
     this.watchdog.unref();
   }
