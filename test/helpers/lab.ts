@@ -40,6 +40,13 @@ export interface LabOptions {
   logLevel?: string;
 }
 
+export interface LabClient {
+  proc: ChildProcess;
+  output: string[];
+  /** The `connected` TunnelState JSON. */
+  state: Record<string, unknown> | null;
+}
+
 export class Lab {
   readonly dir = mkdtempSync(path.join(tmpdir(), 'masque-lab-'));
   readonly client: KeyPair = generateKeyPair();
@@ -151,6 +158,46 @@ export class Lab {
     const file = path.join(this.dir, `client-${Math.random().toString(36).slice(2, 8)}.toml`);
     writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 });
     return file;
+  }
+
+  /**
+   * Runs `relay-cli connect --foreground --json` in the client namespace; resolves when it
+   * reports `connected` (rejects on exit or after `timeoutMs`). Ctrl-C (SIGINT) disconnects.
+   */
+  async startClient(configPath: string, extraArgs: string[] = [], timeoutMs = 20_000): Promise<LabClient> {
+    const proc = this.tb.spawn('client', process.execPath, [CLI, 'connect', '--foreground', '--json', '--config', configPath, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const client: LabClient = { proc, output: [], state: null };
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`client did not connect:\n${client.output.join('\n')}`)), timeoutMs);
+      for (const stream of [proc.stdout!, proc.stderr!]) {
+        createInterface({ input: stream }).on('line', (line) => {
+          client.output.push(line);
+          try {
+            const j = JSON.parse(line) as { state?: string };
+            if (j.state === 'connected') {
+              client.state = j;
+              clearTimeout(t);
+              resolve();
+            }
+          } catch {
+            /* human-readable progress line */
+          }
+        });
+      }
+      proc.once('exit', (code) => {
+        clearTimeout(t);
+        reject(new Error(`client exited (${code}):\n${client.output.join('\n')}`));
+      });
+    });
+    return client;
+  }
+
+  /** Stops a client with SIGINT (it disconnects and restores routes/DNS) and waits for its exit. */
+  async stopClient(c: LabClient): Promise<number | null> {
+    if (c.proc.exitCode !== null) return c.proc.exitCode;
+    const exited = new Promise<number | null>((r) => c.proc.once('exit', (code) => r(code)));
+    c.proc.kill('SIGINT');
+    return exited;
   }
 
   /** Prometheus text of a relay's metrics endpoint (fetched inside its namespace). */

@@ -1,0 +1,82 @@
+/**
+ * End to end in the testbed, real relay and client processes (issue 6 + 7):
+ *
+ *   client ──── ingress ──── egress ──── server
+ *   10.99.1.1   .1.2 / .2.1  .2.2 / .3.1  10.99.3.2
+ *
+ * single hop (client → egress in `both` role, reached through the ingress namespace's
+ * forwarding) and two hops (client → ingress → egress). Each case: ping and a TCP transfer
+ * (iperf3) from the client namespace to the server namespace, through the TUN.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Testbed } from '../helpers/testbed.js';
+import { Lab, metricValue } from '../helpers/lab.js';
+
+let tb: Testbed;
+let lab: Lab;
+
+before(async () => {
+  tb = await Testbed.create({ ipv6: true, forwarding: 'none' });
+  lab = await Lab.start(tb, { twoHop: true });
+});
+
+after(async () => {
+  lab?.stop();
+  await tb?.dispose();
+});
+
+async function ping(to: string, count = 3): Promise<{ received: number; rttMs: number }> {
+  const r = await tb.exec('client', 'ping', ['-c', String(count), '-i', '0.2', '-W', '2', to], { allowFail: true, timeoutMs: 15_000 });
+  const m = /(\d+) received/.exec(r.stdout);
+  const rtt = /= [\d.]+\/([\d.]+)\//.exec(r.stdout);
+  return { received: m ? Number(m[1]) : 0, rttMs: rtt ? Number(rtt[1]) : NaN };
+}
+
+async function iperf(seconds = 2): Promise<number> {
+  const srv = tb.spawn('server', 'iperf3', ['-s', '-1', '-B', tb.addr.server.v4], { stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 300));
+  const r = await tb.exec('client', 'iperf3', ['-c', tb.addr.server.v4, '-t', String(seconds), '-J'], { timeoutMs: (seconds + 15) * 1000, allowFail: true });
+  srv.kill();
+  const j = JSON.parse(r.stdout || '{}') as { end?: { sum_received?: { bits_per_second?: number } } };
+  return (j.end?.sum_received?.bits_per_second ?? 0) / 1e6;
+}
+
+test('without a tunnel the client cannot reach the server', async () => {
+  assert.equal((await ping(tb.addr.server.v4, 1)).received, 0);
+});
+
+test('two hops: ping and TCP through ingress and egress; each relay sees only its side', async () => {
+  const c = await lab.startClient(lab.clientConfig());
+  try {
+    assert.deepEqual((c.state!.chain as Array<{ role: string }>).map((h) => h.role), ['ingress', 'egress']);
+    const p = await ping(tb.addr.server.v4, 5);
+    assert.equal(p.received, 5, 'every ping answered through the tunnel');
+    const mbps = await iperf(2);
+    assert.ok(mbps > 5, `TCP through two hops: ${mbps} Mbit/s`);
+    const ingressMetrics = await lab.metrics(lab.ingress!);
+    const egressMetrics = await lab.metrics(lab.egress);
+    assert.ok(metricValue(ingressMetrics, 'masque_relay_requests_total', { kind: 'connect-udp', status: '200' }) >= 1);
+    assert.ok(metricValue(egressMetrics, 'masque_relay_requests_total', { kind: 'connect-ip', status: '200' }) >= 1);
+    assert.ok(metricValue(egressMetrics, 'masque_relay_bytes_total', { kind: 'connect-ip', direction: 'up' }) > 1e6);
+    // What each relay logged: the ingress never the server, the egress never the client.
+    const ingressLog = JSON.stringify(lab.ingress!.logs);
+    const egressLog = JSON.stringify(lab.egress.logs);
+    assert.ok(!ingressLog.includes(tb.addr.server.v4), 'ingress logs contain no destination');
+    assert.ok(!egressLog.includes(tb.links['client-ingress'].leftAddr.v4), 'egress logs contain no client address');
+  } finally {
+    assert.equal(await lab.stopClient(c), 0);
+  }
+  assert.equal((await ping(tb.addr.server.v4, 1)).received, 0, 'routes restored after disconnect');
+});
+
+test('single hop: ping and TCP through the egress alone', async () => {
+  const c = await lab.startClient(lab.clientConfig({ singleHop: true }));
+  try {
+    assert.deepEqual((c.state!.chain as Array<{ role: string }>).map((h) => h.role), ['egress']);
+    assert.equal((await ping(tb.addr.server.v4, 3)).received, 3);
+    assert.ok((await iperf(2)) > 5);
+  } finally {
+    await lab.stopClient(c);
+  }
+});
