@@ -71,6 +71,9 @@ test('two hops: ping and TCP through ingress and egress; each relay sees only it
 });
 
 test('single hop: ping and TCP through the egress alone', async () => {
+  // The client reaches the egress relay directly (routed by the ingress namespace, which
+  // still refuses plain client ⇄ server transit).
+  await tb.setForwarding('tunnel');
   const c = await lab.startClient(lab.clientConfig({ singleHop: true }));
   try {
     assert.deepEqual((c.state!.chain as Array<{ role: string }>).map((h) => h.role), ['egress']);
@@ -78,5 +81,6 @@ test('single hop: ping and TCP through the egress alone', async () => {
     assert.ok((await iperf(2)) > 5);
   } finally {
     await lab.stopClient(c);
+    await tb.setForwarding('none');
   }
 });
