@@ -81,12 +81,19 @@ export class RequestRouter {
     st.authHeaders = [];
     this.track(stream, key, done);
     if (req.protocol === 'connect-udp') {
-      // The ingress must not learn or log the destination of the inner connection: its only
-      // allowed targets are egress relays, and it logs none of them at info level.
-      this.d.log.info({ kind: req.protocol }, 'session requested');
+      // An ingress's CONNECT-UDP targets are egress relays, never the user's destinations, so
+      // logging them is safe; an egress/both relay logs the target only at debug level.
+      const target = `${req.targetHost}:${req.targetPort}`;
+      if (this.d.role === 'ingress') this.d.log.info({ kind: req.protocol, peer: qc.peer.host, target }, 'session requested');
+      else {
+        this.d.log.info({ kind: req.protocol, peer: qc.peer.host }, 'session requested');
+        this.d.log.debug({ target }, 'connect-udp target');
+      }
       this.d.udpProxy.handle(stream, req, extra);
     } else if (this.d.ipProxy) {
-      this.d.log.info({ kind: req.protocol }, 'session requested');
+      // For an egress the peer is the ingress relay (two hops): the client's address never
+      // reaches this process.
+      this.d.log.info({ kind: req.protocol, peer: qc.peer.host }, 'session requested');
       this.d.ipProxy.handle(stream, req, st.principal, extra);
     } else {
       this.respondError(stream, 501, 'proxy_internal_error', 'CONNECT-IP is not available on this relay', done);
