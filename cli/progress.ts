@@ -44,7 +44,9 @@ export async function waitForConnected(
 ): Promise<TunnelState> {
   if (initial.state === 'connected') return initial;
   if (initial.state === 'error') throw connectFailed(initial);
-  let hasStarted = isBusy(initial);
+  // Even when `initial` is busy, the stream may first replay older states (its snapshot was
+  // taken before the connect call): only a busy state seen on the stream starts the attempt.
+  let hasStarted = false;
   let timeout: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const timer = new Promise<never>((_, reject) => {

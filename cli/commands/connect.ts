@@ -144,10 +144,13 @@ async function runForeground(flags: ConnectFlags, opts: ConnectOptions, out: Out
   }
   out.info('running in the foreground; Ctrl-C disconnects');
   // Keep following state changes (reconnects) until a signal.
+  // Hold the event loop open ourselves: the engine's sockets may not (or may be unref'd).
+  const keepAlive = setInterval(() => {}, 1 << 30);
   const done = new Promise<void>((resolve) => ac.signal.addEventListener('abort', () => resolve(), { once: true }));
   void (async () => {
     for await (const s of queue) if (!isStopping) out.info(describeState(s));
   })();
   await done;
+  clearInterval(keepAlive);
   await stop(EXIT.OK);
 }

@@ -35,6 +35,10 @@ export function register(program: Command): void {
       ]);
       const cfg = await loadClientConfig({ config: flags.config, logLevel: flags.logLevel });
       const engineModule = await loadEngineModule();
+      // Refuse a socket another daemon serves before the engine exists: creating an engine
+      // may already touch the system (TUN, routes), and two daemons must never race for it.
+      const { prepareSocketPath } = await import('../../src/control/socket.js');
+      await prepareSocketPath(socketPathFor(c));
       let server: InstanceType<typeof ControlServer> | undefined;
       // Our own log lines also go to `/v0/events?logs=1` subscribers (tray app log view).
       const sink = lineSink((o) => server?.publish({ level: levelName(o.level), msg: String(o.msg ?? ''), mod: typeof o.mod === 'string' ? o.mod : undefined }));
