@@ -37,8 +37,9 @@ export interface DevServerOptions {
   webRoot: string;
   /** Where "start at login" writes its entry; default a temp dir, so dev runs never touch ~/.config. */
   autostartDir?: string;
-  /** Passed to DaemonLink (tests shorten the retry). */
+  /** Passed to DaemonLink (tests shorten the retry and the stats tick). */
   retryMs?: number;
+  statsIntervalMs?: number;
 }
 
 export interface DevServer {
@@ -68,7 +69,7 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   const client = opts.client ?? new ControlClient({ checkOwner: true });
   const autostart = createAutostart(opts.autostartDir ?? path.join(os.tmpdir(), `masque-dev-autostart-${process.pid}`), ['masque-app']);
-  const link = new DaemonLink({ client, startAtLogin: () => autostart.isEnabled(), retryMs: opts.retryMs });
+  const link = new DaemonLink({ client, startAtLogin: () => autostart.isEnabled(), retryMs: opts.retryMs, statsIntervalMs: opts.statsIntervalMs });
   const handlers = createIpcHandlers({ link, autostart });
   const streams = new Set<http.ServerResponse>();
   let origin = '';
