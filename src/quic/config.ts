@@ -10,6 +10,7 @@
  *   minus Quarter Stream ID + Context ID              → 1307-byte IP packets ≥ 1280 (RFC 9484 §10)
  * so the outer default is 1452 and a connection nested inside CONNECT-UDP uses 1350.
  */
+import { createHmac } from 'node:crypto';
 import { quiche, native, type NativeConfig } from './native.js';
 import { QuicError } from './errors.js';
 
@@ -58,6 +59,12 @@ export interface QuicConfigOptions {
   earlyData?: boolean;
   /** Write TLS secrets (NSS key log format) to this file, e.g. process.env.SSLKEYLOGFILE. */
   keylogPath?: string;
+  /**
+   * Server: secret for stateless reset tokens (RFC 9000 §10.3). Keep it stable across
+   * restarts (the relay derives it from its identity key) so that after a restart the server
+   * can tell clients of the old process, at once, that their connection is gone.
+   */
+  resetSecret?: Uint8Array;
 }
 
 /** A built config: the native object plus the options the driver needs at run time. */
@@ -69,6 +76,7 @@ export interface QuicConfig {
   readonly keepAliveMs: number;
   readonly maxUdpPayloadBytes: number;
   readonly keylogPath?: string;
+  readonly resetSecret?: Uint8Array;
 }
 
 const SIGALGS = [
@@ -122,6 +130,8 @@ export function createQuicConfig(o: QuicConfigOptions): QuicConfig {
     if (o.dgram !== false) cfg.enableDgram(true, o.dgramRecvQueueLen ?? 4096, o.dgramSendQueueLen ?? 4096);
     if (o.earlyData) cfg.enableEarlyData();
     if (o.keylogPath) cfg.logKeys();
+    // The token for the server's first CID is per config in quiche: derive it from the secret.
+    if (o.resetSecret) cfg.setStatelessResetToken(initialResetToken(o.resetSecret));
   });
   return {
     native: cfg,
@@ -131,5 +141,12 @@ export function createQuicConfig(o: QuicConfigOptions): QuicConfig {
     keepAliveMs: o.keepAliveMs ?? 0,
     maxUdpPayloadBytes: maxUdp,
     keylogPath: o.keylogPath,
+    resetSecret: o.resetSecret,
   };
+}
+
+/** The stateless reset token of every connection's first server CID under `secret`. */
+export function initialResetToken(secret: Uint8Array): bigint {
+  const mac = createHmac('sha256', secret).update('masque-relay initial reset token').digest();
+  return mac.readBigUInt64BE(0) * 2n ** 64n + mac.readBigUInt64BE(8);
 }

@@ -6,14 +6,14 @@
  *
  * Unknown-CID packets leave no state behind: they are counted in `counters` and dropped.
  */
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { quiche, native } from './native.js';
 import type { QuicApp, QuicConnHandle } from './app.js';
-import type { QuicConfig } from './config.js';
+import { initialResetToken, type QuicConfig } from './config.js';
 import type { HostPort, PacketPath } from './path.js';
 import { ConnDriver, type DriverHost } from './driver.js';
 import { TimerHeap } from './timer-heap.js';
-import { CID_LEN, cidKey, dcidKeyOf, isLongHeader, newCid } from './cid.js';
+import { CID_LEN, cidKey, dcidKeyOf, isLongHeader, newCid, resetTokenFor } from './cid.js';
 import { checkRetryToken, mintRetryToken } from './retry-token.js';
 import { QuicError } from './errors.js';
 
@@ -54,14 +54,19 @@ export interface EndpointCounters {
   versionNegotiation: number;
   retriesSent: number;
   accepted: number;
+  statelessResets: number;
 }
 
 export class QuicEndpoint implements DriverHost {
   readonly timers = new TimerHeap();
-  readonly resetKey = randomBytes(32);
+  readonly resetKey: Uint8Array;
+  /** Stateless resets sent this second (a bound: resets must not become an amplifier). */
+  private resetsThisSecond = 0;
+  private resetSecond = 0;
+  private readonly initialResetToken?: Uint8Array;
   readonly counters: EndpointCounters = {
     rxPackets: 0, unknownCid: 0, malformed: 0, notInitial: 0, tooSmallInitial: 0, halfOpenLimit: 0,
-    invalidToken: 0, versionNegotiation: 0, retriesSent: 0, accepted: 0,
+    invalidToken: 0, versionNegotiation: 0, retriesSent: 0, accepted: 0, statelessResets: 0,
   };
   private readonly routes = new Map<string, ConnDriver>();
   private readonly drivers = new Set<ConnDriver>();
@@ -77,6 +82,15 @@ export class QuicEndpoint implements DriverHost {
   constructor(opts: EndpointOptions) {
     this.path = opts.path;
     this.server = opts.server;
+    const secret = opts.server?.config.resetSecret;
+    this.resetKey = secret ? createHmac('sha256', secret).update('masque-relay cid reset key').digest() : randomBytes(32);
+    if (secret) {
+      const t = initialResetToken(secret);
+      const b = Buffer.alloc(16);
+      b.writeBigUInt64BE(t >> 64n, 0);
+      b.writeBigUInt64BE(t & (2n ** 64n - 1n), 8);
+      this.initialResetToken = b;
+    }
     this.path.onReceive((pkt, from) => this.onPacket(pkt, from));
   }
 
@@ -116,8 +130,19 @@ export class QuicEndpoint implements DriverHost {
 
   /** A packet for no known connection: maybe a new one (server), else dropped. */
   private onUnknown(pkt: Uint8Array, from: HostPort): void {
+    if (!this.server && !isLongHeader(pkt)) {
+      // RFC 9000 §10.3.1: a Stateless Reset carries a random DCID and is recognised by its
+      // token, per peer address. Let quiche check it on the connection to that peer.
+      for (const d of this.drivers) {
+        if (d.peer.port === from.port && d.peer.host === from.host) {
+          d.recv(pkt, from);
+          return;
+        }
+      }
+    }
     if (!this.server || this.isClosing || !isLongHeader(pkt)) {
       this.counters.unknownCid++;
+      if (this.server && !isLongHeader(pkt)) this.sendStatelessReset(pkt, from);
       return;
     }
     let hdr;
@@ -148,6 +173,39 @@ export class QuicEndpoint implements DriverHost {
       return;
     }
     this.accept(pkt, from, hdr.dcid, hdr.scid, hdr.token, hdr.version);
+  }
+
+  /**
+   * RFC 9000 §10.3: tell the sender of a short-header packet for a connection we do not know
+   * (e.g. we restarted) that it is gone. The token of the first server CID is per config in
+   * quiche, that of later CIDs per CID, and we cannot tell which this DCID was: send both.
+   * Each reset is shorter than the packet that caused it (no loops, §10.3.3), ≥ 21 bytes,
+   * and at most 200 per second leave an endpoint (no amplification).
+   */
+  private sendStatelessReset(pkt: Uint8Array, to: HostPort): void {
+    if (pkt.length < 43) return;
+    const sec = Math.floor(Date.now() / 1000);
+    if (sec !== this.resetSecond) {
+      this.resetSecond = sec;
+      this.resetsThisSecond = 0;
+    }
+    if (this.resetsThisSecond >= 200) return;
+    this.resetsThisSecond++;
+    const len = Math.min(pkt.length - 1, 42);
+    const tokens: Uint8Array[] = [];
+    const t = resetTokenFor(this.resetKey, pkt.subarray(1, 1 + CID_LEN));
+    const b = Buffer.alloc(16);
+    b.writeBigUInt64BE(t >> 64n, 0);
+    b.writeBigUInt64BE(t & (2n ** 64n - 1n), 8);
+    tokens.push(b);
+    if (this.initialResetToken) tokens.push(this.initialResetToken);
+    for (const tok of tokens) {
+      const r = randomBytes(len);
+      r[0] = 0x40 | (r[0] & 0x3f); // short header form, fixed bit set (§17.3)
+      r.set(tok, len - 16);
+      this.path.send(r, to);
+      this.counters.statelessResets++;
+    }
   }
 
   private accept(pkt: Uint8Array, from: HostPort, dcid: Uint8Array, scid: Uint8Array, token: Uint8Array | undefined, version: number): void {

@@ -6,6 +6,7 @@
  * close(): GOAWAY to every client, drain briefly, tear down TUN/NAT, exit cleanly.
  * reload(cfg): new keys allowlist, tokens, egress allowlist and policy; live tunnels stay.
  */
+import { createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
@@ -55,7 +56,10 @@ export async function runRelay(cfg: RelayConfig, deps: { log: Logger }): Promise
   const cert = await loadCert(cfg);
   const replay = new ReplayGuard();
   const authorizer = await buildAuthorizer(cfg, id.keyPair, replay);
-  const server = await RelayServer.start({ cfg, cert, authorizer, log });
+  // Stable across restarts (derived from the identity): a restarted relay can reset the
+  // connections of its previous life at once (RFC 9000 §10.3), so clients reconnect quickly.
+  const resetSecret = createHmac('sha256', id.keyPair.privateKey).update('masque-relay stateless reset v1').digest();
+  const server = await RelayServer.start({ cfg, cert, authorizer, log, resetSecret });
   log.info({ role: cfg.role, listen: server.listen, publicKey }, 'relay up');
   return {
     listen: server.listen,

@@ -31,6 +31,8 @@ export interface RelayServerOptions {
   cert: { certPem: string; keyPem: string; sha256: string };
   authorizer: Authorizer;
   log: Logger;
+  /** Secret for stateless reset tokens (stable across restarts). */
+  resetSecret?: Uint8Array;
 }
 
 /** The first host address of a pool: the relay's own address on its TUN. */
@@ -110,7 +112,7 @@ export class RelayServer {
       log,
     });
     const path = await UdpPath.bind(cfg.listen);
-    const quicConfig = createQuicConfig({ isServer: true, alpn: ['h3'], certPem: o.cert.certPem, keyPem: o.cert.keyPem, idleTimeoutMs: 60_000 });
+    const quicConfig = createQuicConfig({ isServer: true, alpn: ['h3'], certPem: o.cert.certPem, keyPem: o.cert.keyPem, idleTimeoutMs: 60_000, resetSecret: o.resetSecret });
     const drivers = new Set<ServerH3Driver>();
     const endpoint = new QuicEndpoint({
       path,

@@ -159,3 +159,31 @@ test('QUIC nested inside another QUIC connection\'s datagrams', async () => {
   await outerCli.close();
   await outerSrv.close();
 });
+
+test('a restarted server resets connections of its previous life at once (stateless reset)', async () => {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const script = fileURLToPath(new URL('../helpers/quic-echo-server.js', import.meta.url));
+  const secret = 'ab'.repeat(32);
+  const start = (port: number) =>
+    new Promise<{ kill(): void; port: number }>((resolve, reject) => {
+      const p = spawn(process.execPath, [script, String(port), secret], { stdio: ['ignore', 'pipe', 'inherit'] });
+      p.stdout!.once('data', (d) => resolve({ kill: () => p.kill('SIGKILL'), port: Number(/ready (\d+)/.exec(String(d))?.[1]) }));
+      p.once('error', reject);
+    });
+  const first = await start(0);
+  const c = await connectOnce({ host: '127.0.0.1', port: first.port });
+  await within(c.app.established, 5000, 'handshake');
+  first.kill(); // no CONNECTION_CLOSE: the process is gone
+  await new Promise((r) => setTimeout(r, 200));
+  const second = await start(first.port);
+  const t0 = Date.now();
+  c.conn.streamSend(0, Buffer.from('anyone there?'), false);
+  c.conn.wake();
+  const info = await within(c.app.closed, 3000, 'closed by the stateless reset');
+  const ms = Date.now() - t0;
+  assert.equal(info.isTimeout, false, 'not an idle timeout');
+  assert.ok(ms < 1500, `noticed in ${ms} ms`);
+  second.kill();
+  await c.ep.close();
+});
