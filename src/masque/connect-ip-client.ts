@@ -77,6 +77,9 @@ export async function openConnectIp(h3: ClientH3Driver, o: ConnectIpOptions): Pr
   const stream = await requestTunnel(h3, {
     protocol: 'connect-ip', kind: 'ip', template: o.template,
     vars: { target: o.target ?? '*', ipproto: o.ipproto ?? '*' }, headers: o.headers, timeoutMs: o.timeoutMs,
+    // RFC 9484 §4.4 shows the wildcard bare (`/ip/*/*/`); RFC 6570 would send %2A. Both decode
+    // to `*` at the proxy; we send the form of the RFC example.
+    isWildcardBare: true,
   }, session);
   await session.start(stream, o.requestAddresses ?? [], o.assignTimeoutMs ?? 5000);
   return session;
@@ -115,6 +118,11 @@ export class ConnectIpSession implements H3StreamHandler {
   private scratch = new Uint8Array(2048);
 
   /** @internal use openConnectIp() */
+  /** Fields of the proxy's 2xx response (e.g. the relay's `masque-noise` answer); [] before it. */
+  get responseFields(): readonly FieldLine[] {
+    return this.stream?.response?.fields ?? [];
+  }
+
   constructor(private readonly h3: ClientH3Driver, private readonly o: ConnectIpOptions) {
     this.closed = new Promise((r) => (this.resolveClosed = r));
   }
@@ -166,6 +174,11 @@ export class ConnectIpSession implements H3StreamHandler {
 
   get isOpen(): boolean {
     return !this.isClosed;
+  }
+
+  /** The request stream id (-1 before the response). */
+  get streamId(): number {
+    return this.stream?.id ?? -1;
   }
 
   private refreshMtu(): void {

@@ -69,7 +69,12 @@ export interface TunnelRequest {
   headers?: FieldLine[];
   /** Time allowed for SETTINGS plus the response. Default 10 s. */
   timeoutMs?: number;
+  /** Send a variable whose value is exactly `*` unencoded (CONNECT-IP wildcard). */
+  isWildcardBare?: boolean;
 }
+
+/** Unreserved-only placeholder: survives percent-encoding unchanged. */
+const WILDCARD_MARK = 'masque-wildcard-7f3e';
 
 /**
  * Sends an extended CONNECT (RFC 9220) for `req` with `handler` as the stream handler and
@@ -81,7 +86,14 @@ export interface TunnelRequest {
  */
 export async function requestTunnel(h3: ClientH3Driver, req: TunnelRequest, handler: H3StreamHandler): Promise<H3Stream> {
   const t = parseUriTemplate(req.template, req.kind);
-  const path = expandTemplatePath(t, req.vars);
+  let path: string;
+  if (req.isWildcardBare) {
+    const vars: Record<string, string | number | undefined> = {};
+    for (const [k, v] of Object.entries(req.vars)) vars[k] = v === '*' ? WILDCARD_MARK : v;
+    path = expandTemplatePath(t, vars).split(WILDCARD_MARK).join('*');
+  } else {
+    path = expandTemplatePath(t, req.vars);
+  }
   const timeoutMs = req.timeoutMs ?? 10_000;
   const settings = await withTimeout(h3.ready, timeoutMs, 'masque: no SETTINGS from the proxy');
   if (!settings.enableConnectProtocol) {
@@ -221,6 +233,16 @@ export class ConnectUdpSession implements PacketPath, H3StreamHandler {
 
   get isOpen(): boolean {
     return !this.isClosed;
+  }
+
+  /** Fields of the proxy's 2xx response (e.g. the relay's `masque-noise` answer); [] before it. */
+  get responseFields(): readonly FieldLine[] {
+    return this.stream?.response?.fields ?? [];
+  }
+
+  /** The request stream id (-1 before the response). */
+  get streamId(): number {
+    return this.stream?.id ?? -1;
   }
 
   send(pkt: Uint8Array, _to?: HostPort): void {

@@ -153,11 +153,11 @@ export class RelayServer {
       sessions: { 'connect-udp': this.udpProxy.activeSessions, 'connect-ip': this.ipProxy?.activeSessions ?? 0 },
       bytes: {
         'connect-udp': { up: u.txBytes ?? 0, down: u.rxBytes ?? 0 },
-        'connect-ip': { up: ip?.bytesUp ?? 0, down: ip?.bytesDown ?? 0 },
+        'connect-ip': { up: ip?.fromClientBytes ?? 0, down: ip?.toClientBytes ?? 0 },
       },
       packets: {
         'connect-udp': { up: u.txPackets ?? 0, down: u.rxPackets ?? 0 },
-        'connect-ip': { up: ip?.packetsUp ?? 0, down: ip?.packetsDown ?? 0 },
+        'connect-ip': { up: ip?.fromClientPackets ?? 0, down: ip?.toClientPackets ?? 0 },
       },
       drops,
     };
