@@ -14,18 +14,20 @@ export interface HostPort {
 const HOSTNAME = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
 
 /**
- * Parse `host:port` or `[v6]:port`. With `isIpOnly` the host must be an IP literal (what we
- * bind to: quiche takes IP literals only). Port 1..65535.
+ * Parse `host:port` or `[v6]:port`. With `isBind` the host must be an IP literal (what we
+ * bind to: quiche takes IP literals only) and port 0 ("any free port") is allowed; otherwise
+ * the port is 1..65535.
  */
-export function parseHostPort(text: string, isIpOnly = false): HostPort {
+export function parseHostPort(text: string, isBind = false): HostPort {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:[\]]+):(\d+)$/.exec(text);
   if (m === null) throw new Error(`expected HOST:PORT (IPv6 as [ADDR]:PORT), got ${JSON.stringify(text)}`);
   const host = m[1]!;
   const port = Number(m[2]);
-  if (!(port >= 1 && port <= 65535)) throw new Error(`port out of range 1..65535 in ${JSON.stringify(text)}`);
+  const minPort = isBind ? 0 : 1;
+  if (!(port >= minPort && port <= 65535)) throw new Error(`port out of range ${minPort}..65535 in ${JSON.stringify(text)}`);
   const isBracketed = text.startsWith('[');
   if (isBracketed && isIP(host) !== 6) throw new Error(`not an IPv6 address in brackets: ${JSON.stringify(text)}`);
-  if (isIpOnly && isIP(host) === 0) throw new Error(`expected an IP address, not a name, in ${JSON.stringify(text)}`);
+  if (isBind && isIP(host) === 0) throw new Error(`expected an IP address, not a name, in ${JSON.stringify(text)}`);
   if (isIP(host) === 0 && !HOSTNAME.test(host)) throw new Error(`invalid host name in ${JSON.stringify(text)}`);
   return { host, port };
 }

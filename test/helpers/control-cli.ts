@@ -41,14 +41,24 @@ export function runCli(args: string[], opts: { env?: Record<string, string>; inp
 export function spawnCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; waitFor(re: RegExp, timeoutMs?: number): Promise<void>; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, MASQUE_SOCKET: '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
-  const waiters: { re: RegExp; resolve: () => void }[] = [];
+  const waiters: { re: RegExp; resolve: () => void; reject: (e: Error) => void }[] = [];
   const onData = (c: Buffer): void => {
     out += c.toString();
-    for (const w of [...waiters]) if (w.re.test(out)) w.resolve();
+    for (const w of [...waiters]) {
+      if (!w.re.test(out)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const exited = new Promise<number | null>((r) =>
+    child.on('close', (code) => {
+      // Nothing more will arrive: fail pending waits now instead of at their timeout.
+      for (const w of waiters.splice(0)) w.reject(new Error(`exited ${code} before matching ${w.re}; output:\n${out}`));
+      r(code);
+    }),
+  );
   return {
     child,
     output: () => out,
@@ -62,6 +72,10 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): { ch
           resolve: () => {
             clearTimeout(t);
             resolve();
+          },
+          reject: (e) => {
+            clearTimeout(t);
+            reject(e);
           },
         });
       });

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isBuilt, runCli } from '../helpers/control-cli.js';
+import { runCli } from '../helpers/control-cli.js';
 import { encodeKey, parsePrivateKey } from '../../src/identity/keys.js';
 
 /** stderr must be exactly one line `relay-cli: CODE: …`. */
@@ -214,16 +214,29 @@ describe('relay-cli without a daemon', () => {
 });
 
 describe('relay-cli engines not built', () => {
-  test('serve without src/relay/main.js → exit 6 ERR_NOT_BUILT', { skip: isBuilt('src/relay/main.js') && 'relay is built' }, async () => {
-    const r = await runCli(['serve', '--role', 'both', '--listen', '127.0.0.1:4433']);
+  // MASQUE_*_MODULE point the lazy loaders at a missing file: the same path as a build
+  // without src/relay or src/client.
+  const missing = '/nonexistent/masque-engine.js';
+  test('serve without the relay module → exit 6 ERR_NOT_BUILT', async () => {
+    const r = await runCli(['serve', '--role', 'both', '--listen', '127.0.0.1:4433'], { env: { MASQUE_RELAY_MODULE: missing } });
     assert.equal(r.code, 6);
     assertOneLineError(r.stderr, 'ERR_NOT_BUILT');
   });
 
-  test('connect --foreground without src/client/engine.js → exit 6', { skip: isBuilt('src/client/engine.js') && 'engine is built' }, async () => {
-    const r = await runCli(['connect', '--foreground', '--template', 'https://p.example:443/.well-known/masque/ip/{target}/{ipproto}/']);
+  test('connect --foreground and daemon without the engine → exit 6', async () => {
+    const tpl = 'https://p.example:443/.well-known/masque/ip/{target}/{ipproto}/';
+    const r = await runCli(['connect', '--foreground', '--template', tpl], { env: { MASQUE_ENGINE_MODULE: missing } });
     assert.equal(r.code, 6);
     assertOneLineError(r.stderr, 'ERR_NOT_BUILT');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'masque-cli-nb-'));
+    try {
+      assert.equal((await runCli(['config', 'init', '--client', '-o', path.join(dir, 'c.toml')])).code, 0);
+      const d = await runCli(['daemon', '--config', path.join(dir, 'c.toml'), '--socket', path.join(dir, 'd.sock')], { env: { MASQUE_ENGINE_MODULE: missing } });
+      assert.equal(d.code, 6);
+      assertOneLineError(d.stderr, 'ERR_NOT_BUILT');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
