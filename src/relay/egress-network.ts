@@ -128,10 +128,15 @@ export class EgressNetwork {
     const o = this.opts;
     // Masquerade only the client pools, and only when leaving through another interface:
     // client-to-gateway traffic stays untouched.
-    const rules = [
-      `table ip ${this.table} { chain post { type nat hook postrouting priority srcnat; policy accept; ip saddr ${o.pool4} oifname != "${this.tun.name}" masquerade; } }`,
-      `table ip6 ${this.table} { chain post { type nat hook postrouting priority srcnat; policy accept; ip6 saddr ${o.pool6} oifname != "${this.tun.name}" masquerade; } }`,
+    const table = (family: 'ip' | 'ip6', pool: string) => [
+      `table ${family} ${this.table} {`,
+      '  chain post {',
+      '    type nat hook postrouting priority srcnat; policy accept;',
+      `    ${family} saddr ${pool} oifname != "${this.tun.name}" masquerade`,
+      '  }',
+      '}',
     ].join('\n');
+    const rules = `${table('ip', o.pool4)}\n${table('ip6', o.pool6)}`;
     await run('nft', ['-f', '-'], rules + '\n');
   }
 

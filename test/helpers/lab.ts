@@ -169,18 +169,25 @@ export class Lab {
     const client: LabClient = { proc, output: [], state: null };
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`client did not connect:\n${client.output.join('\n')}`)), timeoutMs);
+      // stdout carries JSON documents (pretty-printed over several lines); stderr progress.
+      let doc = '';
       for (const stream of [proc.stdout!, proc.stderr!]) {
         createInterface({ input: stream }).on('line', (line) => {
           client.output.push(line);
+          if (stream !== proc.stdout) return;
+          doc += line + '\n';
+          if (line !== '}') return;
+          let j: { state?: string };
           try {
-            const j = JSON.parse(line) as { state?: string };
-            if (j.state === 'connected') {
-              client.state = j;
-              clearTimeout(t);
-              resolve();
-            }
+            j = JSON.parse(doc) as { state?: string };
           } catch {
-            /* human-readable progress line */
+            return;
+          }
+          doc = '';
+          if (j.state === 'connected') {
+            client.state = j;
+            clearTimeout(t);
+            resolve();
           }
         });
       }
