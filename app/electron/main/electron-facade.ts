@@ -19,9 +19,8 @@ export interface MenuItemOptions {
   click?: () => void;
 }
 
-export interface MenuLike {
-  readonly items?: unknown[];
-}
+/** A built menu; opaque to us (we only hand it back to Tray.setContextMenu). */
+export type MenuLike = object;
 
 export interface NativeImageLike {
   isEmpty(): boolean;

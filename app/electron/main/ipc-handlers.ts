@@ -129,11 +129,13 @@ export function createIpcHandlers({ link, autostart }: HandlerDeps): { invoke: I
     'tunnel:connect': async (arg) => link.connect(validateConnectOptions(arg)),
     'tunnel:disconnect': async () => link.disconnect(),
     'relays:list': async () => link.refreshRelays(),
-    'settings:get': async () => link.refreshSettings(),
+    // startAtLogin is read from the autostart file itself, so the answer is true even if
+    // the link was built without a startAtLogin source.
+    'settings:get': async () => ({ ...(await link.refreshSettings()), startAtLogin: autostart.isEnabled() }),
     'settings:set': async (arg): Promise<Settings> => {
       const patch = validateSettingsPatch(arg);
       if (patch.startAtLogin !== undefined) autostart.setEnabled(patch.startAtLogin);
-      return link.patchConfig(configPatchFrom(patch));
+      return { ...(await link.patchConfig(configPatchFrom(patch))), startAtLogin: autostart.isEnabled() };
     },
   };
   const send: SendHandlers = {
