@@ -39,12 +39,14 @@ export function register(program: Command): void {
       // may already touch the system (TUN, routes), and two daemons must never race for it.
       const { prepareSocketPath } = await import('../../src/control/socket.js');
       await prepareSocketPath(socketPathFor(c));
-      let server: InstanceType<typeof ControlServer> | undefined;
-      // Our own log lines also go to `/v0/events?logs=1` subscribers (tray app log view).
-      const sink = lineSink((o) => server?.publish({ level: levelName(o.level), msg: String(o.msg ?? ''), mod: typeof o.mod === 'string' ? o.mod : undefined }));
+      // Our own log lines also go to `/v0/events?logs=1` subscribers (tray app log view); the
+      // server exists only after the logger, hence the holder.
+      const target: { server?: InstanceType<typeof ControlServer> } = {};
+      const sink = lineSink((o) => target.server?.publish({ level: levelName(o.level), msg: String(o.msg ?? ''), mod: typeof o.mod === 'string' ? o.mod : undefined }));
       const log = createRootLogger({ level: cfg.logLevel, name: 'masque-daemon', extraStreams: [sink] });
       const engine = engineModule.createEngine(cfg, { log: log.child({ mod: 'client' }) });
-      server = new ControlServer({ backend: engine, log: log.child({ mod: 'control' }), version: CLI_VERSION });
+      const server = new ControlServer({ backend: engine, log: log.child({ mod: 'control' }), version: CLI_VERSION });
+      target.server = server;
       try {
         await server.listen({ path: socketPathFor(c), group: flags.group });
         if (flags.readOnlySocket) await server.listen({ path: flags.readOnlySocket, group: null, access: 'read', mode: 0o666 });
@@ -65,7 +67,7 @@ export function register(program: Command): void {
           void engine
             .close()
             .catch((e: unknown) => log.error({ err: e }, 'engine close failed'))
-            .then(() => server?.close())
+            .then(() => server.close())
             .then(resolve);
         };
         process.once('SIGINT', () => shutdown('SIGINT'));
