@@ -49,7 +49,7 @@ export const LINK_ERROR_CODES = {
 } as const;
 
 /** What the UI shows when the socket is missing: the same commands as `relay-cli daemon --help`. */
-export const DEFAULT_START_HINT = 'Start it with `sudo relay-cli daemon` (or `sudo systemctl start masque-daemon`), then press Retry.';
+export const DEFAULT_START_HINT = 'Start it with `sudo relay-cli daemon` (see `relay-cli daemon --help`), then press Retry.';
 
 /** Turn a failure to reach the daemon into the status the UI shows. Never throws. */
 export function classifyDaemonError(e: unknown, socketPath: string, startHint = DEFAULT_START_HINT): DaemonStatus {
