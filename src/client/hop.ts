@@ -36,7 +36,8 @@ export function withTimeout<T>(p: Promise<T>, ms: number, code: string, what: st
 /** Opens QUIC + HTTP/3 to `peer` over `path` and waits for the server's SETTINGS. */
 export async function openHop(o: { path: PacketPath; peer: HostPort; serverName: string; config: QuicConfig; timeoutMs: number }): Promise<Hop> {
   const endpoint = new QuicEndpoint({ path: o.path });
-  const h3 = new ClientH3Driver();
+  // RFC 9297 §2.1.1: advertise H3_DATAGRAM, else every packet falls back to DATAGRAM capsules on the stream.
+  const h3 = new ClientH3Driver({ settings: { h3Datagram: true } });
   endpoint.connect({ peer: o.peer, serverName: o.serverName, config: o.config, app: h3 });
   try {
     await withTimeout(h3.ready, o.timeoutMs, 'ERR_TUNNEL_HANDSHAKE', `QUIC/HTTP3 handshake with ${o.peer.host}:${o.peer.port}`);

@@ -38,6 +38,8 @@ export interface LabOptions {
   egressArgs?: string[];
   ingressArgs?: string[];
   logLevel?: string;
+  /** Extra node flags for every relay and client process (e.g. --cpu-prof for profiling). */
+  nodeArgs?: string[];
 }
 
 export interface LabClient {
@@ -97,7 +99,7 @@ export class Lab {
     const keyFile = path.join(this.dir, `${host}.key`);
     await writePrivateKeyFile(keyFile, key.privateKey);
     const proc = this.tb.spawn(host, process.execPath, [
-      CLI, 'serve', '--listen', `${address}:${RELAY_PORT}`, '--identity', keyFile,
+      ...(this.opts.nodeArgs ?? []), CLI, 'serve', '--listen', `${address}:${RELAY_PORT}`, '--identity', keyFile,
       '--metrics', `127.0.0.1:${metricsPort}`, '--log-level', this.opts.logLevel ?? 'info', ...args,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     const relay: LabRelay = { host, role, address, port: RELAY_PORT, publicKey: encodeKey(key.publicKey), proc, logs: [], metricsPort };
@@ -165,7 +167,7 @@ export class Lab {
    * reports `connected` (rejects on exit or after `timeoutMs`). Ctrl-C (SIGINT) disconnects.
    */
   async startClient(configPath: string, extraArgs: string[] = [], timeoutMs = 20_000): Promise<LabClient> {
-    const proc = this.tb.spawn('client', process.execPath, [CLI, 'connect', '--foreground', '--json', '--config', configPath, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = this.tb.spawn('client', process.execPath, [...(this.opts.nodeArgs ?? []), CLI, 'connect', '--foreground', '--json', '--config', configPath, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     const client: LabClient = { proc, output: [], state: null };
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`client did not connect:\n${client.output.join('\n')}`)), timeoutMs);
