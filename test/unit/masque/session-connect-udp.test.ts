@@ -17,10 +17,15 @@ const td = new TextDecoder();
 const echo = dgram.createSocket('udp4');
 echo.on('message', (m, r) => echo.send(m, r.port, r.address));
 const echoPort = await new Promise<number>((r) => echo.bind(0, '127.0.0.1', () => r(echo.address().port)));
-after(() => echo.close());
+const proxies: ConnectUdpProxy[] = [];
+after(() => {
+  echo.close();
+  for (const p of proxies) p.closeAll(); // releases every target socket so the process can exit
+});
 
 function setup(o: { dgram?: boolean; proxy?: Partial<ConstructorParameters<typeof ConnectUdpProxy>[0]>; routes?: Partial<ProxyRoutes> } = {}) {
   const udp = new ConnectUdpProxy({ policy: new TargetPolicy({ allow: ['127.0.0.0/8'] }), ...o.proxy });
+  proxies.push(udp);
   const seen: FieldLine[][] = [];
   const h = pipeHarness({ udp, seen, ...o.routes }, { dgram: o.dgram });
   return { ...h, udp, seen };

@@ -1,0 +1,205 @@
+// CONNECT-IP client session (RFC 9484) against a scripted HTTP/3 server over the in-memory pipe:
+// exact request fields and capsule bytes, and every capsule rule that must abort the stream.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ServerH3Driver } from '../../../src/h3/server.js';
+import { ClientH3Driver } from '../../../src/h3/client.js';
+import type { H3Stream } from '../../../src/h3/h3-stream.js';
+import type { FieldLine } from '../../../src/h3/qpack/types.js';
+import { H3_MESSAGE_ERROR, H3_REQUEST_CANCELLED } from '../../../src/h3/errors.js';
+import { H3Pipe } from '../../helpers/h3-pipe.js';
+import { openConnectIp, type ConnectIpSession } from '../../../src/masque/connect-ip-client.js';
+import { formatIpPrefix } from '../../../src/masque/ip-prefix.js';
+import { buildIcmpEcho } from '../../../src/wire/icmp.js';
+import { IP_TEMPLATE } from '../../helpers/masque-harness.js';
+
+const hex = (s: string) => Uint8Array.from(s.replace(/\s+/g, '').match(/../g)!.map((x) => parseInt(x, 16)));
+const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+/** A server that answers 200 and lets the test script capsules; records what the client sends. */
+function scripted(o: { dgram?: boolean; status?: number } = {}) {
+  const got: { fields: FieldLine[][]; capsules: string[]; dgrams: string[]; stream: H3Stream | null } = { fields: [], capsules: [], dgrams: [], stream: null };
+  const srv = new ServerH3Driver({
+    settings: { enableConnectProtocol: true, h3Datagram: true },
+    onRequest(s, f) {
+      got.fields.push(f);
+      got.stream = s;
+      s.handler = {
+        onCapsule: (_s, t, v) => got.capsules.push(`${t.toString(16).padStart(2, '0')}:${toHex(v)}`),
+        onDatagram: (_s, p) => got.dgrams.push(toHex(p)),
+      };
+      s.respond([[':status', String(o.status ?? 200)], ['capsule-protocol', '?1']]);
+    },
+  });
+  const cli = new ClientH3Driver({ settings: { h3Datagram: true } });
+  const isDgram = o.dgram ?? false;
+  const pipe = new H3Pipe(cli, srv, { clientDgram: isDgram, serverDgram: isDgram }).start();
+  const turn = async () => { await new Promise((r) => setImmediate(r)); pipe.advance(); };
+  const pump = async <T>(p: Promise<T>): Promise<T> => {
+    let isDone = false;
+    const q = p.finally(() => { isDone = true; });
+    q.catch(() => undefined);
+    for (let i = 0; i < 100 && !isDone; i++) await turn();
+    return q;
+  };
+  return { got, cli, pipe, turn, pump };
+}
+
+/** Opens a full-tunnel session with ADDRESS_REQUEST v4, answered by the WIRE-VECTORS §8 ADDRESS_ASSIGN. */
+async function opened(): Promise<ReturnType<typeof scripted> & { s: ConnectIpSession }> {
+  const h = scripted();
+  const p = openConnectIp(h.cli, { template: IP_TEMPLATE, requestAddresses: ['v4'] });
+  for (let i = 0; i < 10 && !h.got.capsules.length; i++) await h.turn();
+  h.got.stream!.writeCapsule(0x01, hex('01 04 c0 00 02 0b 20')); // ADDRESS_ASSIGN id 1, 192.0.2.11/32
+  h.got.stream!.writeCapsule(0x03, hex('04 00000000 ffffffff 00')); // ROUTE_ADVERTISEMENT 0.0.0.0–255.255.255.255
+  const s = await h.pump(p);
+  await h.turn();
+  return { ...h, s };
+}
+
+test('full tunnel request: RFC 9484 §4.4 fields, bare wildcards; ADDRESS_REQUEST bytes (WIRE-VECTORS §8)', async () => {
+  const h = await opened();
+  assert.deepEqual(h.got.fields[0], [
+    [':method', 'CONNECT'], [':protocol', 'connect-ip'], [':scheme', 'https'], [':authority', 'localhost'],
+    [':path', '/.well-known/masque/ip/*/*/'], ['capsule-protocol', '?1'],
+  ]);
+  // 02 07 | 01 04 00000000 20: Request ID 1, IPv4, 0.0.0.0 (no preference), /32
+  assert.deepEqual(h.got.capsules, ['02:0104' + '00000000' + '20']);
+  assert.deepEqual(h.s.addresses.map(formatIpPrefix), ['192.0.2.11/32']);
+  assert.equal(h.s.routes.length, 1);
+  assert.equal(h.s.mtu, 1500); // capsule mode
+});
+
+test('scoped forms: prefix target %2F, IPv6 prefix colons, ipproto, DNS name, query template', async () => {
+  const cases: Array<[string, { target?: string; ipproto?: number }, string]> = [
+    [IP_TEMPLATE, { target: '192.0.2.0/24', ipproto: 17 }, '/.well-known/masque/ip/192.0.2.0%2F24/17/'],
+    [IP_TEMPLATE, { target: '2001:db8::/32' }, '/.well-known/masque/ip/2001%3Adb8%3A%3A%2F32/*/'],
+    [IP_TEMPLATE, { target: 'target.example.com', ipproto: 6 }, '/.well-known/masque/ip/target.example.com/6/'],
+    ['https://localhost/proxy{?target,ipproto}', { target: 'target.example.com', ipproto: 17 }, '/proxy?target=target.example.com&ipproto=17'],
+    ['https://localhost/vpn', {}, '/vpn'],
+  ];
+  for (const [template, scope, path] of cases) {
+    const h = scripted();
+    const s = await h.pump(openConnectIp(h.cli, { template, ...scope }));
+    assert.equal(h.got.fields[0].find(([n]) => n === ':path')![1], path);
+    s.close();
+  }
+});
+
+test('non-2xx → ERR_MASQUE_REFUSED with the status; the request is aborted', async () => {
+  const h = scripted({ status: 403 });
+  const err = await h.pump(openConnectIp(h.cli, { template: IP_TEMPLATE })).catch((e) => e);
+  assert.equal(err.code, 'ERR_MASQUE_REFUSED');
+  assert.equal(err.httpStatus, 403);
+});
+
+test('QUIC DATAGRAMs that cannot carry 1280 bytes → stream aborted (RFC 9484 §7.2)', async () => {
+  const h = scripted({ dgram: true }); // FakeQuic carries 1200-byte datagrams
+  const err = await h.pump(openConnectIp(h.cli, { template: IP_TEMPLATE })).catch((e) => e);
+  assert.equal(err.code, 'ERR_MASQUE_MTU');
+  await h.turn();
+  assert.ok(h.pipe.cq.shutdowns.some((x) => x.endsWith(`:${H3_REQUEST_CANCELLED}`)));
+});
+
+test('ADDRESS_REQUEST from the proxy is answered with refusals (RFC 9484 §4.7.2)', async () => {
+  const h = await opened();
+  h.got.stream!.writeCapsule(0x02, hex('05 06' + '00'.repeat(16) + '80')); // id 5, IPv6 ::/128
+  await h.turn();
+  assert.equal(h.got.capsules.at(-1), '01:0506' + '00'.repeat(16) + '80');
+  assert.equal(h.s.isOpen, true);
+});
+
+test('unknown capsule types are skipped; unknown Context IDs dropped', async () => {
+  const h = await opened();
+  h.got.stream!.writeCapsule(0x17, hex('deadbeef'));
+  h.got.stream!.sendDatagram(hex('04 45')); // Context ID 4
+  await h.turn();
+  assert.equal(h.s.isOpen, true);
+  assert.equal(h.s.stats.dropsUnknownContext, 1);
+});
+
+const violations: Array<[string, number, string, string]> = [
+  ['ROUTE_ADVERTISEMENT out of order', 0x03, '04 0a000000 0affffff 00 04 01000000 01ffffff 00', 'ERR_CAPSULE_RANGE_ORDER'],
+  ['ROUTE_ADVERTISEMENT start > end', 0x03, '04 0a000001 0a000000 00', 'ERR_CAPSULE_RANGE_START_END'],
+  ['ROUTE_ADVERTISEMENT protocol-0 overlap', 0x03, '04 0a000000 0affffff 00 04 0a000005 0a000005 11', 'ERR_MASQUE_ROUTE_OVERLAP'],
+  ['ROUTE_ADVERTISEMENT IP version 5', 0x03, '05 00000000 ffffffff 00', 'ERR_CAPSULE_IP_VERSION'],
+  ['ROUTE_ADVERTISEMENT truncated', 0x03, '04 00000000 ffff', 'ERR_CAPSULE_MALFORMED'],
+  ['ADDRESS_ASSIGN prefix length 33', 0x01, '00 04 c0000200 21', 'ERR_CAPSULE_PREFIX_LENGTH'],
+  ['ADDRESS_ASSIGN host bits set', 0x01, '00 04 c0000201 18', 'ERR_CAPSULE_HOST_BITS'],
+  ['ADDRESS_ASSIGN unknown request id', 0x01, '09 04 c000020b 20', 'ERR_MASQUE_UNKNOWN_REQUEST_ID'],
+  ['ADDRESS_REQUEST empty', 0x02, '', 'ERR_CAPSULE_EMPTY_REQUEST'],
+  ['ADDRESS_REQUEST request id 0', 0x02, '00 04 00000000 20', 'ERR_CAPSULE_REQUEST_ID'],
+];
+for (const [name, type, value, code] of violations) {
+  test(`abort with H3_MESSAGE_ERROR: ${name}`, async () => {
+    const h = await opened();
+    h.got.stream!.writeCapsule(type, hex(value || '00').subarray(0, value ? undefined : 0));
+    await h.turn();
+    assert.equal(h.s.isOpen, false);
+    assert.equal(h.s.closeReason, code);
+    assert.deepEqual(await h.s.closed, { code: H3_MESSAGE_ERROR });
+    assert.ok(h.pipe.cq.shutdowns.some((x) => x.endsWith(`:${H3_MESSAGE_ERROR}`)));
+  });
+}
+
+test('reused request id from the proxy aborts the stream', async () => {
+  const h = await opened();
+  h.got.stream!.writeCapsule(0x02, hex('07 04 00000000 20'));
+  await h.turn();
+  h.got.stream!.writeCapsule(0x02, hex('07 04 00000000 20'));
+  await h.turn();
+  assert.equal(h.s.closeReason, 'ERR_MASQUE_REQUEST_ID_REUSED');
+});
+
+test('sendPacket: source, route and MTU checks; Packet Too Big to the local side', async () => {
+  const h = await opened();
+  const local: Uint8Array[] = [];
+  h.s.onPacket = (p) => local.push(p.slice());
+  const me = hex('c000020b');
+  const ok = buildIcmpEcho({ src: me, dst: hex('01010101'), id: 1, seq: 1 });
+  assert.equal(h.s.sendPacket(ok), true);
+  assert.equal(h.s.sendPacket(buildIcmpEcho({ src: hex('c000020c'), dst: hex('01010101'), id: 1, seq: 2 })), false);
+  assert.equal(h.s.stats.dropsBySrc, 1);
+  assert.equal(h.s.sendPacket(Uint8Array.of(0x45, 0, 0)), false);
+  assert.equal(h.s.stats.dropsMalformed, 1);
+  // 1600-byte echo with DF set → ICMPv4 Fragmentation Needed, next-hop MTU 1500 (RFC 1191)
+  const big = buildIcmpEcho({ src: me, dst: hex('01010101'), id: 1, seq: 3, payload: new Uint8Array(1572) });
+  big[6] |= 0x40; // DF
+  big[10] = 0; big[11] = 0;
+  const { setIpv4HeaderChecksum } = await import('../../../src/wire/ip.js');
+  setIpv4HeaderChecksum(big);
+  assert.equal(h.s.sendPacket(big), false);
+  assert.equal(local.length, 1);
+  const icmp = local[0];
+  assert.equal(icmp[9], 1); // ICMP
+  assert.deepEqual([icmp[20], icmp[21]], [3, 4]); // Destination Unreachable, Fragmentation Needed
+  assert.equal((icmp[26] << 8) | icmp[27], 1500);
+  const { internetChecksum } = await import('../../../src/wire/checksum.js');
+  assert.equal(internetChecksum(icmp, 20, icmp.length - 20), 0);
+  assert.equal(h.s.stats.ptbSent, 1);
+  await h.turn();
+  assert.equal(h.got.dgrams.length, 1); // only the valid packet went out (as a DATAGRAM capsule)
+  assert.equal(h.got.dgrams[0].slice(0, 4), '0045');
+});
+
+test('packets from the proxy to an address that is not ours are dropped', async () => {
+  const h = await opened();
+  const local: Uint8Array[] = [];
+  h.s.onPacket = (p) => local.push(p.slice());
+  const toMe = buildIcmpEcho({ src: hex('01010101'), dst: hex('c000020b'), id: 1, seq: 1, isReply: true });
+  const notMe = buildIcmpEcho({ src: hex('01010101'), dst: hex('c000020c'), id: 1, seq: 1, isReply: true });
+  for (const p of [toMe, notMe]) h.got.stream!.sendDatagram(Uint8Array.of(0, ...p));
+  await h.turn();
+  assert.equal(local.length, 1);
+  assert.equal(h.s.stats.dropsByDst, 1);
+});
+
+test('ADDRESS_ASSIGN that never comes → ERR_MASQUE_TIMEOUT and the session closes', async () => {
+  const h = scripted();
+  const keepAlive = setInterval(() => h.pipe.advance(), 2); // the session's timers are unref'd
+  const err = await h.pump(openConnectIp(h.cli, { template: IP_TEMPLATE, requestAddresses: ['v4', 'v6'], assignTimeoutMs: 20 })).catch((e) => e);
+  clearInterval(keepAlive);
+  assert.equal(err.code, 'ERR_MASQUE_TIMEOUT');
+  await h.turn();
+  assert.ok(h.pipe.sq.inStreams.get(0)?.fin, 'the session ended its side of the stream');
+});
