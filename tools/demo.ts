@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     httpd.kill();
     report(tb, lab, st, { connectMs, rtt, mbps, seen, names, mi, me });
   } finally {
-    lab?.stop();
+    await lab?.stop();
     await tb.dispose();
     step('torn down: namespaces, TUN devices, routes and nftables rules removed');
   }

@@ -62,7 +62,7 @@ export class Lab {
     try {
       await lab.startRelays();
     } catch (e) {
-      lab.stop();
+      await lab.stop();
       throw e;
     }
     return lab;
@@ -215,9 +215,20 @@ export class Lab {
     return res.stdout;
   }
 
-  /** Kills the relays (by PID) and removes the temp dir. The testbed's dispose() does the rest. */
-  stop(): void {
-    for (const r of [this.ingress, this.egress]) if (r && r.proc.exitCode === null) r.proc.kill('SIGTERM');
+  /**
+   * Stops the relays (SIGTERM: GOAWAY, TUN and NAT removed; SIGKILL after 5 s), waits for
+   * them to exit, and removes the temp dir. The testbed's dispose() does the rest.
+   */
+  async stop(): Promise<void> {
+    const live = [this.ingress, this.egress].filter((r): r is LabRelay => !!r && r.proc.exitCode === null && r.proc.signalCode === null);
+    await Promise.all(live.map((r) => new Promise<void>((resolve) => {
+      const t = setTimeout(() => r.proc.kill('SIGKILL'), 5000);
+      r.proc.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      r.proc.kill('SIGTERM');
+    })));
     rmSync(this.dir, { recursive: true, force: true });
     rmSync(`/etc/netns/${this.tb.ns.client}`, { recursive: true, force: true });
   }

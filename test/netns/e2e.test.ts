@@ -22,7 +22,7 @@ before(async () => {
 });
 
 after(async () => {
-  lab?.stop();
+  await lab?.stop();
   await tb?.dispose();
 });
 

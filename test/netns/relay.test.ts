@@ -23,7 +23,7 @@ before(async () => {
 });
 
 after(async () => {
-  lab?.stop();
+  await lab?.stop();
   await tb?.dispose();
 });
 

@@ -7,6 +7,7 @@ import type { VpnPathSpec } from '../path.js';
 import { plainPath } from './plain.js';
 import { wireguardOneHop, wireguardTwoHop } from './wireguard.js';
 import { openVpnPath } from './openvpn.js';
+import { masqueOneHop, masqueTwoHop } from './masque.js';
 
 /** All benchmark paths, in run order. */
 export const PATHS: VpnPathSpec[] = [
@@ -15,8 +16,7 @@ export const PATHS: VpnPathSpec[] = [
   wireguardOneHop,
   wireguardTwoHop,
   openVpnPath,
-  // ── masque-relay paths go here ──────────────────────────────────────────────────────
-  // TODO(masque): `masque-1hop` (client → egress, CONNECT-IP) and `masque-2hop`
-  // (client → ingress CONNECT-UDP → egress CONNECT-IP). Until they exist the benchmark
-  // has nothing of ours to compare against the baselines above.
+  // masque-relay.
+  masqueOneHop,
+  masqueTwoHop,
 ];
