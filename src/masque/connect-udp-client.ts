@@ -85,24 +85,12 @@ const WILDCARD_MARK = 'masque-wildcard-7f3e';
  * configuration without sending anything).
  */
 export async function requestTunnel(h3: ClientH3Driver, req: TunnelRequest, handler: H3StreamHandler): Promise<H3Stream> {
-  const t = parseUriTemplate(req.template, req.kind);
-  let path: string;
-  if (req.isWildcardBare) {
-    const vars: Record<string, string | number | undefined> = {};
-    for (const [k, v] of Object.entries(req.vars)) vars[k] = v === '*' ? WILDCARD_MARK : v;
-    path = expandTemplatePath(t, vars).split(WILDCARD_MARK).join('*');
-  } else {
-    path = expandTemplatePath(t, req.vars);
-  }
+  const fields = buildTunnelRequestFields(req);
   const timeoutMs = req.timeoutMs ?? 10_000;
   const settings = await withTimeout(h3.ready, timeoutMs, 'masque: no SETTINGS from the proxy');
   if (!settings.enableConnectProtocol) {
     throw new MasqueSessionError('ERR_MASQUE_NO_EXTENDED_CONNECT', 'masque: proxy did not enable extended CONNECT (RFC 9220)');
   }
-  const fields: FieldLine[] = [
-    [':method', 'CONNECT'], [':protocol', req.protocol], [':scheme', 'https'],
-    [':authority', t.authority], [':path', path], ['capsule-protocol', '?1'], ...(req.headers ?? []),
-  ];
   return new Promise<H3Stream>((resolve, reject) => {
     let isSettled = false;
     const settle = (e: MasqueSessionError | null, s?: H3Stream) => {
@@ -149,6 +137,26 @@ export async function requestTunnel(h3: ClientH3Driver, req: TunnelRequest, hand
       settle(new MasqueSessionError('ERR_MASQUE_CLOSED', 'masque: cannot open request stream', { cause: e }));
     }
   });
+}
+
+/**
+ * The extended CONNECT field section for `req` (RFC 9298 §3.4 / RFC 9484 §4.4), in the order of
+ * the RFC examples. Pure. Throws TemplateError for an invalid template.
+ */
+export function buildTunnelRequestFields(req: TunnelRequest): FieldLine[] {
+  const t = parseUriTemplate(req.template, req.kind);
+  let path: string;
+  if (req.isWildcardBare) {
+    const vars: Record<string, string | number | undefined> = {};
+    for (const [k, v] of Object.entries(req.vars)) vars[k] = v === '*' ? WILDCARD_MARK : v;
+    path = expandTemplatePath(t, vars).split(WILDCARD_MARK).join('*');
+  } else {
+    path = expandTemplatePath(t, req.vars);
+  }
+  return [
+    [':method', 'CONNECT'], [':protocol', req.protocol], [':scheme', 'https'],
+    [':authority', t.authority], [':path', path], ['capsule-protocol', '?1'], ...(req.headers ?? []),
+  ];
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, msg: string): Promise<T> {

@@ -11,7 +11,7 @@ export * from './proxy-status.js';
 export * from './policy.js';
 export * from './address-pool.js';
 export * from './connect-ip-capsules.js';
-export { MasqueSessionError, openConnectUdp, ConnectUdpSession, requestTunnel } from './connect-udp-client.js';
+export { MasqueSessionError, openConnectUdp, ConnectUdpSession, requestTunnel, buildTunnelRequestFields } from './connect-udp-client.js';
 export type { ConnectUdpOptions, SessionStats, TunnelRequest } from './connect-udp-client.js';
 export { ConnectUdpProxy } from './connect-udp-proxy.js';
 export type { ConnectUdpProxyOptions, ConnectUdpProxyCounters } from './connect-udp-proxy.js';
