@@ -31,7 +31,7 @@ import {
 import { isAllZero, ipBitLen, type IpPrefix, type IpVersion } from './ip-prefix.js';
 import { MasqueSessionError, requestTunnel } from './connect-udp-client.js';
 import {
-  CONNECT_IP_HEADROOM, CONNECT_IP_MIN_MTU, buildTimeExceeded, buildTooBig, hasProtocolOverlap, isInPrefixes, isRouted,
+  CONNECT_IP_HEADROOM, CONNECT_IP_MIN_MTU, buildTimeExceeded, buildTooBig, hasProtocolOverlap, isInPrefixes, isRouted, splitCapsule,
 } from './connect-ip-packet.js';
 
 export interface ConnectIpOptions {
@@ -399,17 +399,4 @@ export class ConnectIpSession implements H3StreamHandler {
     this.isClosed = true;
     this.resolveClosed(code === undefined ? {} : { code });
   }
-}
-
-/** Reads one capsule header at `off` of a buffer we encoded ourselves. */
-export function splitCapsule(b: Uint8Array, off: number): { type: number; valueOff: number; len: number } {
-  const rd = (at: number): [number, number] => {
-    const n = 1 << (b[at] >> 6);
-    let v = b[at] & 0x3f;
-    for (let i = 1; i < n; i++) v = v * 256 + b[at + i];
-    return [v, n];
-  };
-  const [type, tn] = rd(off);
-  const [len, ln] = rd(off + tn);
-  return { type, valueOff: off + tn + ln, len };
 }

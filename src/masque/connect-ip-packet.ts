@@ -160,3 +160,16 @@ export function streamDatagramState(stream: H3Stream): { isDatagramEnabled: bool
   if (!owner.isDatagramEnabled || !owner.quic) return { isDatagramEnabled: false, maxDgramBytes: null };
   return { isDatagramEnabled: true, maxDgramBytes: owner.quic.dgramMaxWritableLen() };
 }
+
+/** Reads one capsule header at `off` of a buffer we encoded ourselves. */
+export function splitCapsule(b: Uint8Array, off: number): { type: number; valueOff: number; len: number } {
+  const rd = (at: number): [number, number] => {
+    const n = 1 << (b[at] >> 6);
+    let v = b[at] & 0x3f;
+    for (let i = 1; i < n; i++) v = v * 256 + b[at + i];
+    return [v, n];
+  };
+  const [type, tn] = rd(off);
+  const [len, ln] = rd(off + tn);
+  return { type, valueOff: off + tn + ln, len };
+}

@@ -7,7 +7,7 @@
 import type { H3Stream, H3StreamHandler } from '../h3/h3-stream.js';
 import type { FieldLine } from '../h3/qpack/types.js';
 import { H3_EXCESSIVE_LOAD, H3_MESSAGE_ERROR, H3_REQUEST_CANCELLED } from '../h3/errors.js';
-import { CONTEXT_ID_PAYLOAD, parseContextPayload } from '../h3/datagram.js';
+import { CONTEXT_ID_PAYLOAD, datagramHeadroom, parseContextPayload } from '../h3/datagram.js';
 import { isMasqueError, MasqueError } from '../core/errors.js';
 import { Writer } from '../wire/writer.js';
 import { decrementTtl, ipDst, ipSrc, ipVersion, isWellFormedIp } from '../wire/ip.js';
@@ -21,9 +21,8 @@ import {
 } from './connect-ip-capsules.js';
 import {
   ANY_SCOPE, CONNECT_IP_MIN_MTU, buildProhibited, buildTimeExceeded, buildTooBig, hasProtocolOverlap, isInPrefixes, isInScope,
-  prefixToRange, streamDatagramState, type IpScope,
+  prefixToRange, splitCapsule, streamDatagramState, type IpScope,
 } from './connect-ip-packet.js';
-import { splitCapsule } from './connect-ip-client.js';
 import type { ConnectIpProxy } from './connect-ip-proxy.js';
 
 /** Capsules buffered while DNS resolution delays the response. */
@@ -115,8 +114,7 @@ export class IpProxySession implements H3StreamHandler {
       return;
     }
     // Quarter Stream ID + Context ID 0 in front of the packet.
-    const qsidLen = this.stream.id / 4 < 64 ? 1 : this.stream.id / 4 < 16384 ? 2 : this.stream.id / 4 < 2 ** 30 ? 4 : 8;
-    this.tunnelMtu = st.maxDgramBytes === null ? 0 : Math.max(0, st.maxDgramBytes - qsidLen - 1);
+    this.tunnelMtu = st.maxDgramBytes === null ? 0 : Math.max(0, st.maxDgramBytes - datagramHeadroom(this.stream.id));
   }
 
   // ---- client → network ----
