@@ -30,6 +30,8 @@ export interface LabRelay {
   /** Every log line (pino JSON) the relay printed, parsed. */
   logs: Array<Record<string, unknown>>;
   metricsPort: number;
+  /** The `serve` arguments, for restartRelay(). */
+  args: string[];
 }
 
 export interface LabOptions {
@@ -98,11 +100,32 @@ export class Lab {
     const key = generateKeyPair();
     const keyFile = path.join(this.dir, `${host}.key`);
     await writePrivateKeyFile(keyFile, key.privateKey);
-    const proc = this.tb.spawn(host, process.execPath, [
+    const serveArgs = [
       ...(this.opts.nodeArgs ?? []), CLI, 'serve', '--listen', `${address}:${RELAY_PORT}`, '--identity', keyFile,
       '--metrics', `127.0.0.1:${metricsPort}`, '--log-level', this.opts.logLevel ?? 'info', ...args,
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const relay: LabRelay = { host, role, address, port: RELAY_PORT, publicKey: encodeKey(key.publicKey), proc, logs: [], metricsPort };
+    ];
+    const relay: LabRelay = { host, role, address, port: RELAY_PORT, publicKey: encodeKey(key.publicKey), proc: undefined as never, logs: [], metricsPort, args: serveArgs };
+    await this.launch(relay);
+    return relay;
+  }
+
+  /**
+   * Kills a relay with SIGKILL (a crash: no GOAWAY, no CONNECTION_CLOSE) and starts it again
+   * with the same identity and flags. Resolves when the new process logs `relay up`.
+   */
+  async restartRelay(relay: LabRelay): Promise<void> {
+    if (relay.proc.exitCode === null && relay.proc.signalCode === null) {
+      const exited = new Promise((r) => relay.proc.once('exit', r));
+      relay.proc.kill('SIGKILL');
+      await exited;
+    }
+    await this.launch(relay);
+  }
+
+  private async launch(relay: LabRelay): Promise<void> {
+    const { host } = relay;
+    const proc = this.tb.spawn(host, process.execPath, relay.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    relay.proc = proc;
     const up = new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`${host} relay did not start:\n${relay.logs.map((l) => JSON.stringify(l)).join('\n')}`)), 15_000);
       for (const stream of [proc.stdout!, proc.stderr!]) {
@@ -126,7 +149,6 @@ export class Lab {
       });
     });
     await up;
-    return relay;
   }
 
   /** A client config (TOML) for this lab; returns its path (mode 0600). */
