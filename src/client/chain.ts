@@ -55,6 +55,12 @@ export interface Chain {
   /** Hops to close, innermost first. */
   parts: Hop[];
   udp?: ConnectUdpSession;
+  /**
+   * Resolves when any layer of the chain is gone: the CONNECT-IP session, the CONNECT-UDP
+   * tunnel, or any QUIC/HTTP3 connection (e.g. the outer one got a Stateless Reset from a
+   * restarted ingress while the inner one still looks alive).
+   */
+  closed: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -125,8 +131,9 @@ export async function openChain(plan: ChainPlan, onStage: (s: ConnectStage) => v
       headers: [...(firstNoise?.headers ?? []), ...(plan.extraHeaders ?? [])],
     }), plan.timeoutMs, 'ERR_TUNNEL_HANDSHAKE', 'CONNECT-IP');
     if (firstNoise) checkNoiseResponse(firstNoise.state, ip.responseFields);
+    const closed = Promise.race<unknown>([ip.closed, ...(udp ? [udp.closed] : []), ...parts.map((p) => p.h3.closed)]).then(() => undefined);
     return {
-      ip, hops, parts, udp,
+      ip, hops, parts, udp, closed,
       async close() {
         ip.close();
         udp?.close();

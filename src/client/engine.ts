@@ -180,7 +180,7 @@ export class Engine implements TunnelBackend {
     this.connectedAt = Date.now();
     this.setState({ state: 'connected', chain: chain.hops, addresses: session.addresses, routes: session.routes, since: new Date().toISOString() });
     this.armWatchdog(gen, plan);
-    void chain.ip.closed.then(() => this.onLost(gen));
+    void chain.closed.then(() => this.onLost(gen));
   }
 
   /**
