@@ -10,7 +10,6 @@ import { UdpPath } from '../quic/udp-path.js';
 import { createQuicConfig } from '../quic/config.js';
 import type { HostPort } from '../quic/path.js';
 import { ServerH3Driver } from '../h3/server.js';
-import { TargetPolicy } from '../masque/policy.js';
 import { AddressPool } from '../masque/address-pool.js';
 import { ipPrefix, formatIpAddress, type IpPrefix } from '../masque/ip-prefix.js';
 import { parseUriTemplate, defaultIpTemplate, defaultUdpTemplate } from '../masque/template.js';
