@@ -72,7 +72,10 @@ export class RequestRouter {
       return;
     }
     const key = principalKey(st.principal!);
-    const max = this.d.limits.maxSessionsPerClient;
+    // Per-client limits apply to identities, not to aggregates: an ingress relay (or an
+    // anonymous token holder) stands for many clients, and capping it would cap the egress.
+    const isAggregate = st.principal!.kind === 'trusted-ingress' || st.principal!.kind === 'private-token';
+    const max = isAggregate ? 0 : this.d.limits.maxSessionsPerClient;
     if (max > 0 && (this.sessionsByClient.get(key) ?? 0) >= max) {
       this.respondError(stream, 429, 'http_request_denied', 'too many sessions for this client', done);
       return;
