@@ -28,6 +28,9 @@ export interface H3CloseInfo {
   quic: CloseInfo | null;
 }
 
+const SHARED_RECV_BUF = new Uint8Array(65536);
+const SHARED_DGRAM_BUF = new Uint8Array(65536);
+
 export abstract class H3Driver implements QuicApp, StreamOwner {
   /** Resolves with the peer's SETTINGS; rejects if the connection closes first. */
   readonly ready: Promise<H3Settings>;
@@ -38,8 +41,11 @@ export abstract class H3Driver implements QuicApp, StreamOwner {
   private readonly opts: H3DriverOptions;
   private h3: H3Conn | null = null;
   private qc: QuicConnHandle | null = null;
-  private readonly recvBuf = new Uint8Array(65536);
-  private readonly dgramBuf = new Uint8Array(65536);
+  // One pair per process, not per connection (they were 128 KiB of every idle tunnel): they
+  // are only used synchronously inside processReads, and what is handed out of them is valid
+  // only during the callback (h3-stream.ts contract), so connections cannot see each other's.
+  private readonly recvBuf = SHARED_RECV_BUF;
+  private readonly dgramBuf = SHARED_DGRAM_BUF;
   private closeError: H3Error | null = null;
   private resolveReady!: (s: H3Settings) => void;
   private rejectReady!: (e: Error) => void;
