@@ -4,6 +4,7 @@
  * route advertisement (§4.7.3), and the per-packet checks of both directions.
  * Owned by ConnectIpProxy (connect-ip-proxy.ts); the stream's handler.
  */
+import type { RateLimiter } from './rate-limit.js';
 import type { H3Stream, H3StreamHandler } from '../h3/h3-stream.js';
 import type { FieldLine } from '../h3/qpack/types.js';
 import { H3_EXCESSIVE_LOAD, H3_MESSAGE_ERROR, H3_REQUEST_CANCELLED } from '../h3/errors.js';
@@ -45,7 +46,12 @@ export class IpProxySession implements H3StreamHandler {
     private readonly stream: H3Stream,
     private readonly req: ConnectIpRequest,
     readonly principal: unknown,
-  ) {}
+  ) {
+    this.limiter = proxy.o.limiterFor(principal);
+  }
+
+  /** The client's shared rate limiter (null: unlimited). */
+  private readonly limiter: RateLimiter | null;
 
   async start(extra: FieldLine[]): Promise<void> {
     const o = this.proxy.o;
@@ -156,6 +162,10 @@ export class IpProxySession implements H3StreamHandler {
       if (icmp === null) c.dropsTooBig++;
       return this.answer(icmp, 'ptbSent');
     }
+    if (this.limiter && !this.limiter.allow('up', pkt.length)) {
+      c.dropsRateLimited++;
+      return;
+    }
     c.fromClientPackets++;
     c.fromClientBytes += pkt.length;
     this.proxy.o.network.send(pkt); // decapsulation: no TTL change (§7.2)
@@ -180,6 +190,10 @@ export class IpProxySession implements H3StreamHandler {
     const c = this.proxy.counters;
     if (this.isDone || !this.isReady) {
       c.dropsNotReady++;
+      return;
+    }
+    if (isForwarded && this.limiter && !this.limiter.allow('down', pkt.length)) {
+      c.dropsRateLimited++;
       return;
     }
     if (isForwarded) {

@@ -14,6 +14,7 @@
  * Per-session logic lives in connect-ip-proxy-session.ts. Not safe across event loops.
  */
 import type { H3Stream } from '../h3/h3-stream.js';
+import type { RateLimiter } from './rate-limit.js';
 import type { FieldLine } from '../h3/qpack/types.js';
 import { ipDst, ipVersion, isWellFormedIp } from '../wire/ip.js';
 import type { AddressPool } from './address-pool.js';
@@ -55,6 +56,8 @@ export interface ConnectIpProxyOptions {
   capsuleMtu?: number;
   /** Live session cap; beyond → 503 connection_limit_reached. Default 65536. */
   maxSessions?: number;
+  /** Per-client rate limiter for a session's principal (null/absent: unlimited). */
+  limiterFor?: (principal: unknown) => RateLimiter | null;
 }
 
 export interface ConnectIpProxyCounters {
@@ -86,6 +89,8 @@ export interface ConnectIpProxyCounters {
   dropsSend: number;
   /** Hop limit exhausted on encapsulation. */
   dropsTtl: number;
+  /** Over the client's configured bandwidth or packet rate (either direction). */
+  dropsRateLimited: number;
   ptbSent: number;
   timeExceededSent: number;
   prohibitedSent: number;
@@ -95,7 +100,7 @@ function newCounters(): ConnectIpProxyCounters {
   return {
     accepted: 0, refused: 0, abortsMtu: 0, capsuleErrors: 0, fromClientPackets: 0, fromClientBytes: 0,
     toClientPackets: 0, toClientBytes: 0, dropsBySrc: 0, dropsByScope: 0, dropsByPolicy: 0, dropsMalformed: 0,
-    dropsUnknownContext: 0, dropsNotReady: 0, dropsNoSession: 0, dropsTooBig: 0, dropsSend: 0, dropsTtl: 0,
+    dropsUnknownContext: 0, dropsNotReady: 0, dropsNoSession: 0, dropsTooBig: 0, dropsSend: 0, dropsTtl: 0, dropsRateLimited: 0,
     ptbSent: 0, timeExceededSent: 0, prohibitedSent: 0,
   };
 }
@@ -115,7 +120,7 @@ export class ConnectIpProxy {
   constructor(o: ConnectIpProxyOptions) {
     this.o = {
       mtu: 1500, routes: fullRoutes(), proxyName: 'masque-relay', isAssignedOnOpen: false, capsuleMtu: 1500,
-      maxSessions: 65536, resolve: defaultResolve, ...o,
+      maxSessions: 65536, resolve: defaultResolve, limiterFor: () => null, ...o,
     };
     try {
       encodeRouteAdvertisement(new Writer(64), this.o.routes); // validates order/ranges

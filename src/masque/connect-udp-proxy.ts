@@ -17,6 +17,7 @@
  * the stream with H3_CONNECT_ERROR; idleness ends it (FIN) after `idleTimeoutMs` (default
  * 2 minutes, the §3.1 floor).
  */
+import type { RateLimiter } from './rate-limit.js';
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -44,6 +45,8 @@ export interface ConnectUdpProxyOptions {
   maxTargetPayloadBytes?: { v4: number; v6: number };
   /** Cap on live sessions; beyond → 503 connection_limit_reached. Default 65536. */
   maxSessions?: number;
+  /** Per-client rate limiter for a session's principal (null/absent: unlimited). */
+  limiterFor?: (principal: unknown) => RateLimiter | null;
 }
 
 export interface ConnectUdpProxyCounters {
@@ -65,6 +68,8 @@ export interface ConnectUdpProxyCounters {
   dropsNotReady: number;
   /** Target → client refused by HTTP/3: larger than one QUIC DATAGRAM (§6.1) or send queue full. */
   dropsToClient: number;
+  /** Over the client's configured bandwidth or packet rate (either direction). */
+  dropsRateLimited: number;
 }
 
 const DEFAULT_IDLE_MS = 120_000;
@@ -77,7 +82,7 @@ async function defaultResolve(host: string): Promise<string[]> {
 export class ConnectUdpProxy {
   readonly counters: ConnectUdpProxyCounters = {
     accepted: 0, refused: 0, closedIdle: 0, closedError: 0, txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0,
-    dropsUnknownContext: 0, dropsMalformed: 0, dropsTooLarge: 0, dropsNotReady: 0, dropsToClient: 0,
+    dropsUnknownContext: 0, dropsMalformed: 0, dropsTooLarge: 0, dropsNotReady: 0, dropsToClient: 0, dropsRateLimited: 0,
   };
   /** @internal */
   readonly o: Required<Omit<ConnectUdpProxyOptions, 'isTargetAllowed'>> & Pick<ConnectUdpProxyOptions, 'isTargetAllowed'>;
@@ -92,6 +97,7 @@ export class ConnectUdpProxy {
       isTargetAllowed: o.isTargetAllowed,
       maxTargetPayloadBytes: o.maxTargetPayloadBytes ?? { v4: 1472, v6: 1452 },
       maxSessions: o.maxSessions ?? 65536,
+      limiterFor: o.limiterFor ?? (() => null),
     };
   }
 
@@ -104,8 +110,8 @@ export class ConnectUdpProxy {
    * and forwards until either side closes. `extraResponseHeaders` go on the 2xx only (e.g. the
    * relay's auth result). Never throws for peer input.
    */
-  handle(stream: H3Stream, req: ConnectUdpRequest, extraResponseHeaders: FieldLine[] = []): void {
-    const s = new UdpProxySession(this, stream, req);
+  handle(stream: H3Stream, req: ConnectUdpRequest, extraResponseHeaders: FieldLine[] = [], principal?: unknown): void {
+    const s = new UdpProxySession(this, stream, req, this.o.limiterFor?.(principal) ?? null);
     stream.handler = s;
     this.sessions.add(s);
     s.start(extraResponseHeaders).catch(() => s.fail(H3_CONNECT_ERROR));
@@ -143,7 +149,13 @@ class UdpProxySession implements H3StreamHandler {
   private maxOut = 0;
   private scratch = new Uint8Array(2048);
 
-  constructor(private readonly proxy: ConnectUdpProxy, private readonly stream: H3Stream, private readonly req: ConnectUdpRequest) {}
+  constructor(
+    private readonly proxy: ConnectUdpProxy,
+    private readonly stream: H3Stream,
+    private readonly req: ConnectUdpRequest,
+    /** The client's shared rate limiter (null: unlimited). */
+    private readonly limiter: RateLimiter | null,
+  ) {}
 
   async start(extra: FieldLine[]): Promise<void> {
     const o = this.proxy.o;
@@ -209,6 +221,10 @@ class UdpProxySession implements H3StreamHandler {
   private fromTarget(msg: Buffer): void {
     if (this.isDone) return;
     const c = this.proxy.counters;
+    if (this.limiter && !this.limiter.allow('down', msg.length)) {
+      c.dropsRateLimited++;
+      return;
+    }
     if (this.scratch.length < 1 + msg.length) this.scratch = new Uint8Array(1 + msg.length);
     this.scratch[0] = CONTEXT_ID_PAYLOAD; // one-byte varint; sendDatagram copies, so reuse is safe
     this.scratch.set(msg, 1);
@@ -247,6 +263,10 @@ class UdpProxySession implements H3StreamHandler {
     }
     if (cp.payload.length > this.maxOut) {
       c.dropsTooLarge++; // RFC 9298 §3.1: no IP fragmentation; overly large → silently dropped
+      return;
+    }
+    if (this.limiter && !this.limiter.allow('up', cp.payload.length)) {
+      c.dropsRateLimited++;
       return;
     }
     // dgram.send may hold the buffer until the syscall: copy (the driver reuses its buffer).

@@ -17,7 +17,9 @@ import { ConnectUdpProxy } from '../masque/connect-udp-proxy.js';
 import { ConnectIpProxy } from '../masque/connect-ip-proxy.js';
 import { EgressNetwork } from './egress-network.js';
 import { RelayMetrics, type RelaySample } from './metrics.js';
-import { RequestRouter, type ConnState } from './request-router.js';
+import { RequestRouter, isAggregatePrincipal, principalKey, type ConnState } from './request-router.js';
+import { RateLimiterTable } from '../masque/rate-limit.js';
+import type { Principal } from '../identity/authorizer.js';
 import { parseHostPortList, ReloadablePolicy, buildPolicy } from './policy-setup.js';
 
 /** Largest IP packet the egress TUN carries (RFC 9484 §10: tunnels carry ≥ 1280). */
@@ -45,6 +47,8 @@ export class RelayServer {
   readonly listen: HostPort;
   metricsAddress?: HostPort;
   private authorizer: Authorizer;
+  limiters?: RateLimiterTable;
+  evictTimer?: NodeJS.Timeout;
 
   private constructor(
     private readonly opts: RelayServerOptions,
@@ -64,6 +68,9 @@ export class RelayServer {
   static async start(o: RelayServerOptions): Promise<RelayServer> {
     const { cfg, log } = o;
     const policy = new ReloadablePolicy(buildPolicy(cfg));
+    // Per-client bandwidth and packet-rate limits, shared by all of a client's sessions.
+    const limiters = new RateLimiterTable({ bytesPerSec: cfg.limits.bandwidthBytesPerSec, packetsPerSec: cfg.limits.packetsPerSec });
+    const limiterFor = (p: unknown) => (p && !isAggregatePrincipal(p as Principal) ? limiters.get(principalKey(p as Principal)) : null);
     const allowEgress = new Set(parseHostPortList(cfg.ingress.allowEgress));
     const isIngress = cfg.role === 'ingress';
     let network: EgressNetwork | null = null;
@@ -79,7 +86,7 @@ export class RelayServer {
       pool6.reserve(ipPrefix(gw6.replace(/\/\d+$/, '/128')));
       try {
         network = await EgressNetwork.open({ gateway4: gw4, gateway6: gw6, pool4: cfg.egress.ipv4Pool, pool6: cfg.egress.ipv6Pool, mtu: EGRESS_MTU, log });
-        ipProxy = new ConnectIpProxy({ pool4, pool6, policy, network, mtu: network.mtu });
+        ipProxy = new ConnectIpProxy({ pool4, pool6, policy, network, mtu: network.mtu, limiterFor });
         const proxy = ipProxy;
         network.attach((pkt) => proxy.deliver(pkt));
       } catch (err) {
@@ -89,6 +96,7 @@ export class RelayServer {
     const self: { server?: RelayServer } = {};
     const udpProxy = new ConnectUdpProxy({
       policy,
+      limiterFor,
       proxyName: 'masque-relay',
       // The ingress forwards only to configured egress relays (docs/self-hosting.md).
       isTargetAllowed: isIngress ? (host, port) => (self.server?.allowEgress ?? allowEgress).has(`${host}:${port}`) : undefined,
@@ -135,6 +143,8 @@ export class RelayServer {
       },
     });
     const server = new RelayServer(o, endpoint, policy, udpProxy, ipProxy, network, metrics, allowEgress, drivers);
+    server.limiters = limiters;
+    server.evictTimer = setInterval(() => limiters.evict(), 30_000).unref();
     self.server = server;
     if (cfg.metrics) server.metricsAddress = await metrics.listen(cfg.metrics);
     return server;
@@ -166,10 +176,12 @@ export class RelayServer {
     this.authorizer = authorizer;
     this.policy.replace(buildPolicy(cfg));
     this.allowEgress = new Set(parseHostPortList(cfg.ingress.allowEgress));
+    this.limiters?.setLimits({ bytesPerSec: cfg.limits.bandwidthBytesPerSec, packetsPerSec: cfg.limits.packetsPerSec });
   }
 
   /** GOAWAY to everyone (RFC 9114 §5.2), a short drain, then everything down. */
   async close(drainMs = 1000): Promise<void> {
+    clearInterval(this.evictTimer);
     for (const d of this.drivers) d.shutdown();
     const until = Date.now() + drainMs;
     while (this.endpoint.connectionCount > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 25));

@@ -54,6 +54,11 @@ export function principalKey(p: Principal): string {
   }
 }
 
+/** Identities that stand for many clients (no per-client limits): an ingress, token holders. */
+export function isAggregatePrincipal(p: Principal): boolean {
+  return p.kind === 'trusted-ingress' || p.kind === 'private-token';
+}
+
 export class RequestRouter {
   private readonly sessionsByClient = new Map<string, number>();
 
@@ -74,8 +79,7 @@ export class RequestRouter {
     const key = principalKey(st.principal!);
     // Per-client limits apply to identities, not to aggregates: an ingress relay (or an
     // anonymous token holder) stands for many clients, and capping it would cap the egress.
-    const isAggregate = st.principal!.kind === 'trusted-ingress' || st.principal!.kind === 'private-token';
-    const max = isAggregate ? 0 : this.d.limits.maxSessionsPerClient;
+    const max = isAggregatePrincipal(st.principal!) ? 0 : this.d.limits.maxSessionsPerClient;
     if (max > 0 && (this.sessionsByClient.get(key) ?? 0) >= max) {
       this.respondError(stream, 429, 'http_request_denied', 'too many sessions for this client', done);
       return;
@@ -92,7 +96,7 @@ export class RequestRouter {
         this.d.log.info({ kind: req.protocol, peer: qc.peer.host }, 'session requested');
         this.d.log.debug({ target }, 'connect-udp target');
       }
-      this.d.udpProxy.handle(stream, req, extra);
+      this.d.udpProxy.handle(stream, req, extra, st.principal);
     } else if (this.d.ipProxy) {
       // For an egress the peer is the ingress relay (two hops): the client's address never
       // reaches this process.
