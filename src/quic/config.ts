@@ -77,6 +77,8 @@ export interface QuicConfig {
   readonly maxUdpPayloadBytes: number;
   readonly keylogPath?: string;
   readonly resetSecret?: Uint8Array;
+  /** The peer's chain is verified against a CA (so a name/IP check is meaningful). */
+  readonly isVerifying: boolean;
 }
 
 const SIGALGS = [
@@ -142,6 +144,7 @@ export function createQuicConfig(o: QuicConfigOptions): QuicConfig {
     maxUdpPayloadBytes: maxUdp,
     keylogPath: o.keylogPath,
     resetSecret: o.resetSecret,
+    isVerifying: verifyPeer,
   };
 }
 

@@ -4,6 +4,7 @@
  * The endpoint calls `flush()` once per event-loop turn for every connection that received
  * packets or was woken, never once per packet (FACTS.md: ×2 throughput).
  */
+import { X509Certificate } from 'node:crypto';
 import type { NativeConnection } from './native.js';
 import { native, toQuicError } from './native.js';
 import type { CloseInfo, ConnStats, QuicApp, QuicConnHandle } from './app.js';
@@ -37,6 +38,8 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
   peer: HostPort;
   timerGen = 0;
   isDirty = false;
+  /** Client, IP-literal server name with CA verification: the leaf must carry this IP SAN. */
+  expectedIp?: string;
   private hasEstablished = false;
   private isFinished = false;
   private lastSendMs = Date.now();
@@ -107,6 +110,13 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
 
   private establish(): void {
     this.hasEstablished = true;
+    if (this.expectedIp !== undefined) {
+      const leaf = this.conn.peerCertChain()?.[0];
+      if (!leaf || new X509Certificate(leaf).checkIP(this.expectedIp) === undefined) {
+        this.closeQuietly(false, CRYPTO_BAD_CERTIFICATE, 'certificate does not name this IP');
+        return;
+      }
+    }
     if (this.config.pinSha256?.length) {
       const leaf = this.conn.peerCertChain()?.[0];
       if (!leaf || !this.config.pinSha256.includes(sha256Hex(leaf))) {

@@ -7,6 +7,7 @@
  * Unknown-CID packets leave no state behind: they are counted in `counters` and dropped.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { quiche, native } from './native.js';
 import type { QuicApp, QuicConnHandle } from './app.js';
 import { initialResetToken, type QuicConfig } from './config.js';
@@ -107,10 +108,15 @@ export class QuicEndpoint implements DriverHost {
   connect(o: ConnectOptions): ConnDriver {
     if (this.isClosing) throw new QuicError('ERR_QUIC_CLOSED', 'quic: endpoint is closing');
     const scid = newCid();
+    // quiche hands the server name to BoringSSL's host check, which never matches an IP
+    // literal against IP SANs: for an IP we send no SNI (RFC 6066 §3 forbids IPs there anyway)
+    // and the driver checks the leaf's IP SAN itself once the chain verified.
+    const isIpName = o.serverName !== undefined && isIP(o.serverName) !== 0;
     const conn = native('quic: connect', () =>
-      quiche.Connection.connect(o.serverName ?? null, scid, this.path.local, o.peer, o.config.native));
+      quiche.Connection.connect(isIpName ? null : o.serverName ?? null, scid, this.path.local, o.peer, o.config.native));
     if (o.session) native('quic: setSession', () => conn.setSession(o.session!));
     const d = new ConnDriver(conn, this.path.local, o.peer, o.config, o.app, this, scid);
+    if (isIpName && o.config.isVerifying) d.expectedIp = o.serverName;
     this.drivers.add(d);
     this.markDirty(d);
     return d;

@@ -187,3 +187,20 @@ test('a restarted server resets connections of its previous life at once (statel
   second.kill();
   await c.ep.close();
 });
+
+test('CA verification with an IP-literal server name checks the IP SAN', async () => {
+  const ca = await generateCert({ names: ['masque test CA'], isCa: true });
+  const good = await generateCert({ names: ['relay.test', '127.0.0.1'], issuer: ca });
+  const noIp = await generateCert({ names: ['relay.test'], issuer: ca });
+  for (const [leaf, isOk] of [[good, true], [noIp, false]] as const) {
+    const srv = await udpServer({ certPem: leaf.certPem, keyPem: leaf.keyPem });
+    const c = await connectOnce(srv.ep.local, clientConfig({ caPem: ca.certPem }), '127.0.0.1');
+    if (isOk) await within(c.app.established, 5000, 'IP SAN accepted');
+    else {
+      const info = await within(c.app.closed, 5000, 'IP SAN missing');
+      assert.equal(info.code, 0x12a);
+    }
+    await c.ep.close();
+    await srv.ep.close();
+  }
+});
