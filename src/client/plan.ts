@@ -49,7 +49,9 @@ function byName(cfg: ClientConfig, name: string | undefined, what: string): Rela
 export async function planChains(cfg: ClientConfig, opts: ConnectOptions): Promise<ChainPlan[]> {
   const clientStatic = cfg.privateKey ? parsePrivateKey(cfg.privateKey) : undefined;
   const base = { clientStatic, timeoutMs: 5000, keepAliveMs: 1000 };
-  if (cfg.proxy && (opts.singleHop || cfg.chain === 'single-hop') && !opts.relay && !cfg.relay) {
+  // A configured third-party proxy (`[proxy]`, or `--template`) replaces our relays unless
+  // the connect request names relays explicitly.
+  if (cfg.proxy && !opts.relay && !opts.ingress && !opts.egress) {
     const u = new URL(cfg.proxy.template.replace(/\{[^}]*\}/g, 'x'));
     const port = Number(u.port || 443);
     const host = u.hostname.replace(/^\[|\]$/g, '');
@@ -72,7 +74,9 @@ export async function planChains(cfg: ClientConfig, opts: ConnectOptions): Promi
   const egress = byName(cfg, opts.egress ?? cfg.egress, 'the egress');
   const ingresses = [ingress, ...cfg.relays.filter((r) => r !== ingress && r.role === 'ingress')];
   const eg = await resolveRelay(egress);
+  // Privacy Pass (docs/protocol/privacy.md): loaded only when enabled; one wallet per process.
+  const privateTokens = cfg.privateTokens ? (await import('../privacy/client-source.js')).privateTokenSource(cfg.privateTokens) : undefined;
   const out: ChainPlan[] = [];
-  for (const r of ingresses) out.push({ ...base, kind: 'two-hop', first: await resolveRelay(r), egress: eg });
+  for (const r of ingresses) out.push({ ...base, kind: 'two-hop', first: await resolveRelay(r), egress: eg, privateTokens });
   return out;
 }
