@@ -12,6 +12,7 @@ import { createQuicConfig, INNER_MAX_UDP_PAYLOAD } from '../quic/config.js';
 import { UdpPath } from '../quic/udp-path.js';
 import type { HostPort } from '../quic/path.js';
 import type { FieldLine } from '../h3/qpack/types.js';
+import type { ClientH3Driver } from '../h3/client.js';
 import { defaultIpTemplate, defaultUdpTemplate } from '../masque/template.js';
 import { openConnectUdp, type ConnectUdpSession } from '../masque/connect-udp-client.js';
 import { openConnectIp, type ConnectIpSession } from '../masque/connect-ip-client.js';
@@ -47,6 +48,17 @@ export interface ChainPlan {
   timeoutMs: number;
   /** QUIC keep-alive on the outer connection (keeps NAT state and detects dead relays). */
   keepAliveMs: number;
+  /**
+   * Privacy Pass (two-hop, docs/protocol/privacy.md): a token for the egress, fetched from
+   * the ingress's issuer over the outer connection, goes on the inner CONNECT-IP request.
+   */
+  privateTokens?: PrivateTokenSource;
+}
+
+/** src/privacy/client-source.ts (structural: client/ does not import privacy/ statically). */
+export interface PrivateTokenSource {
+  /** Header fields with one token for this egress; fetched over `ingress` (authenticated) if none is held. */
+  headersFor(ingress: ClientH3Driver, ingressAuthority: string, egressPublicKey: Uint8Array): Promise<FieldLine[]>;
 }
 
 export interface Chain {
@@ -96,6 +108,7 @@ export async function openChain(plan: ChainPlan, onStage: (s: ConnectStage) => v
     let ipRelay = first;
     let udp: ConnectUdpSession | undefined;
     let firstNoise: ReturnType<typeof noiseHello> | undefined;
+    let tokenHeaders: FieldLine[] = [];
     if (plan.clientStatic && first.publicKey) firstNoise = noiseHello(outer, plan.clientStatic, first.publicKey, timestamper);
     if (plan.kind === 'two-hop') {
       const egress = plan.egress!;
@@ -109,6 +122,10 @@ export async function openChain(plan: ChainPlan, onStage: (s: ConnectStage) => v
       }), plan.timeoutMs, 'ERR_TUNNEL_HANDSHAKE', 'CONNECT-UDP to the egress');
       if (firstNoise) checkNoiseResponse(firstNoise.state, udp.responseFields);
       firstNoise = undefined;
+      // The outer connection is authenticated now: the issuance POST needs no hello of its own.
+      if (plan.privateTokens && egress.publicKey) {
+        tokenHeaders = await withTimeout(plan.privateTokens.headersFor(outer.h3, authority(first), egress.publicKey), plan.timeoutMs * 2, 'ERR_TUNNEL_HANDSHAKE', 'private token from the issuer');
+      }
       const inner = await openHop({
         path: udp,
         peer: egress.peer,
@@ -128,7 +145,7 @@ export async function openChain(plan: ChainPlan, onStage: (s: ConnectStage) => v
     const ip = await withTimeout(openConnectIp(ipHop.h3, {
       template: plan.ipTemplate ?? defaultIpTemplate(authority(ipRelay)),
       requestAddresses: ['v4', 'v6'],
-      headers: [...(firstNoise?.headers ?? []), ...(plan.extraHeaders ?? [])],
+      headers: [...(firstNoise?.headers ?? []), ...tokenHeaders, ...(plan.extraHeaders ?? [])],
     }), plan.timeoutMs, 'ERR_TUNNEL_HANDSHAKE', 'CONNECT-IP');
     if (firstNoise) checkNoiseResponse(firstNoise.state, ip.responseFields);
     const closed = Promise.race<unknown>([ip.closed, ...(udp ? [udp.closed] : []), ...parts.map((p) => p.h3.closed)]).then(() => undefined);

@@ -14,7 +14,7 @@ import { ConfigError, CONFIG_CODES } from './errors.js';
 import { Fields } from './fields.js';
 import { emptyLoaded, loadTomlFile, overlayFlags, parseToml, type Loaded, type Raw } from './toml.js';
 import { parseHostPort } from './net.js';
-import { LOG_LEVEL_NAMES, RELAY_ROLES, type RelayLogLevel, type RelayRole } from './relay.js';
+import { DEFAULT_PRIVATE_TOKEN_ISSUER, LOG_LEVEL_NAMES, RELAY_ROLES, type RelayLogLevel, type RelayRole } from './relay.js';
 
 export const DEFAULT_CLIENT_CONFIG = '/etc/masque/client.toml';
 
@@ -51,7 +51,20 @@ export interface ClientConfig {
   killSwitch: boolean;
   tun: { name: string; mtu: number };
   logLevel: RelayLogLevel;
+  /** Privacy Pass at the egress (two-hop, docs/protocol/privacy.md); absent = off. */
+  privateTokens?: ClientPrivateTokens;
   file?: string;
+}
+
+/** `[private_tokens]`: fetch tokens from the ingress's issuer, redeem one per egress session. */
+export interface ClientPrivateTokens {
+  enabled: true;
+  /** issuer_name of the egress's challenge (RFC 9577 §2.1.1). */
+  issuerName: string;
+  /** Tokens fetched per refill (one RFC 9578 §5 request each). */
+  batchSize: number;
+  /** Refill in the background when fewer than this many are left. */
+  refillBelow: number;
 }
 
 /** Command-line values of `connect --foreground` / `daemon`; undefined = not given. */
@@ -143,6 +156,8 @@ function buildClientConfig(loaded: Loaded, flags: ClientFlags): ClientConfig {
     logLevel: f.oneOf('log_level', LOG_LEVEL_NAMES, 'info'),
     file: loaded.source.file,
   };
+  const privateTokens = readPrivateTokens(f.table('private_tokens'));
+  if (privateTokens) cfg.privateTokens = privateTokens;
   f.done();
   resolveChain(cfg, f);
   return cfg;
@@ -195,6 +210,20 @@ function readDns(t: Fields): ClientConfig['dns'] {
   });
   t.done();
   return { servers };
+}
+
+/** `[private_tokens]` (Privacy Pass, small edit): absent or `enabled = false` → undefined. */
+function readPrivateTokens(t: Fields): ClientPrivateTokens | undefined {
+  const enabled = t.bool('enabled', false);
+  const c = {
+    issuerName: t.str('issuer_name', DEFAULT_PRIVATE_TOKEN_ISSUER),
+    batchSize: t.int('batch_size', 8, 1, 64),
+    refillBelow: t.int('refill_below', 2, 0, 64),
+  };
+  if (c.issuerName === '') t.fail('issuer_name', 'must not be empty');
+  if (c.refillBelow > c.batchSize) t.fail('refill_below', `must not exceed batch_size (${c.batchSize})`);
+  t.done();
+  return enabled ? { enabled: true, ...c } : undefined;
 }
 
 function readTun(t: Fields): ClientConfig['tun'] {

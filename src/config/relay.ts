@@ -56,7 +56,11 @@ export interface RelayConfig {
     denyTargets: string[];
     /** Source CIDRs of ingress relays trusted without client credentials (two-hop). */
     trustedIngress: string[];
+    /** Privacy Pass redemption (docs/protocol/privacy.md); absent = `private_token = "off"`. */
+    privateToken?: EgressPrivateToken;
   };
+  /** Privacy Pass issuer on this relay (`[issuer] enabled = true`); absent = off. */
+  issuer?: IssuerConfig;
   limits: {
     /** Concurrent sessions per client identity; 0 = unlimited. */
     maxSessionsPerClient: number;
@@ -68,6 +72,40 @@ export interface RelayConfig {
   /** The file it was read from, if any (for reload and messages). */
   file?: string;
 }
+
+/**
+ * `[egress] private_token*` (docs/protocol/privacy.md §5). `required`: a valid token admits
+ * a request from anywhere and replaces the trusted-ingress address check; `required-with-
+ * trusted-ingress`: both (the token and a `trusted_ingress` source address).
+ */
+export interface EgressPrivateToken {
+  mode: 'required' | 'required-with-trusted-ingress';
+  /** issuer_name of the token challenge (RFC 9577 §2.1.1); the clients use the same. */
+  issuerName: string;
+  /** Issuer public keys (base64url RSASSA-PSS SPKI, RFC 9578 §6.5), accepted forever. */
+  issuerKeys: string[];
+  /** An RFC 9578 §4 directory file (current + previous keys), re-read when it changes. */
+  issuerDirectory?: string;
+  /** How long the previous directory key stays accepted after the current one's not-before. */
+  keyGraceSec: number;
+  /** Spent-token store capacity (fail closed when full). */
+  spentCapacity: number;
+}
+
+/** `[issuer]`: Privacy Pass issuance on this relay (RFC 9578 §5, type 0x0002). */
+export interface IssuerConfig {
+  name: string;
+  /** Issuer private keys (JSON, 0600); created when absent. */
+  keyFile: string;
+  rotationPeriodSec: number;
+  /** Where to write the public directory (RFC 9578 §4) for egress relays; optional. */
+  directoryFile?: string;
+  tokensPerClientPerHour: number;
+}
+
+export const PRIVATE_TOKEN_MODES = ['off', 'required', 'required-with-trusted-ingress'] as const;
+/** Default issuer_name on the issuer, the egress and the client (src/privacy/challenge.ts). */
+export const DEFAULT_PRIVATE_TOKEN_ISSUER = 'masque-relay-issuer';
 
 /** Command-line values of `relay-cli serve`; undefined = not given. */
 export interface RelayFlags {
@@ -147,7 +185,8 @@ function buildRelayConfig(loaded: Loaded, flags: RelayFlags): RelayConfig {
     metrics,
     logLevel: f.oneOf('log_level', LOG_LEVEL_NAMES, 'info'),
     ingress: readIngress(f.table('ingress')),
-    egress: readEgress(f.table('egress')),
+    egress: readEgress(f.table('egress'), filePath),
+    issuer: readIssuer(f.table('issuer'), filePath),
     limits: readLimits(f.table('limits')),
     file,
   };
@@ -168,7 +207,9 @@ function readIngress(t: Fields): RelayConfig['ingress'] {
   return { allowEgress };
 }
 
-function readEgress(t: Fields): RelayConfig['egress'] {
+type FilePath = (key: string, value: string | undefined) => string | undefined;
+
+function readEgress(t: Fields, filePath: FilePath): RelayConfig['egress'] {
   const family = (want: 4 | 16) => (v: string) => {
     if (parseCidr(v).bytes.byteLength !== want) throw new Error(`expected an IPv${want === 4 ? 4 : 6} prefix, got ${JSON.stringify(v)}`);
   };
@@ -180,8 +221,50 @@ function readEgress(t: Fields): RelayConfig['egress'] {
   t.checkEach('allow_targets', lists.allowTargets, parseCidr);
   t.checkEach('deny_targets', lists.denyTargets, parseCidr);
   t.checkEach('trusted_ingress', lists.trustedIngress, parseCidr);
+  const privateToken = readEgressPrivateToken(t, filePath, lists.trustedIngress);
   t.done();
-  return { ipv4Pool, ipv6Pool, ...lists };
+  return { ipv4Pool, ipv6Pool, ...lists, ...(privateToken ? { privateToken } : {}) };
+}
+
+/** The `private_token*` keys of `[egress]` (small edit for Privacy Pass; the checks are shape only: keys are parsed at start). */
+function readEgressPrivateToken(t: Fields, filePath: FilePath, trustedIngress: string[]): EgressPrivateToken | undefined {
+  const mode = t.oneOf('private_token', PRIVATE_TOKEN_MODES, 'off');
+  const p = {
+    issuerName: t.str('private_token_issuer_name', DEFAULT_PRIVATE_TOKEN_ISSUER),
+    issuerKeys: t.strList('private_token_issuer_keys'),
+    issuerDirectory: filePath(t.at('private_token_issuer_directory'), t.str('private_token_issuer_directory')),
+    keyGraceSec: t.int('private_token_key_grace_sec', 86_400),
+    spentCapacity: t.int('private_token_spent_capacity', 1_000_000, 1),
+  };
+  t.checkEach('private_token_issuer_keys', p.issuerKeys, (v) => {
+    if (!/^[A-Za-z0-9_-]{300,}={0,2}$/.test(v)) throw new Error('expected a base64url RSASSA-PSS public key (RFC 9578 §6.5)');
+  });
+  if (p.issuerName === '') t.fail('private_token_issuer_name', 'must not be empty');
+  if (mode === 'off') return undefined;
+  if (p.issuerKeys.length === 0 && p.issuerDirectory === undefined) {
+    t.fail('private_token', `private_token = "${mode}" needs private_token_issuer_keys or private_token_issuer_directory`, CONFIG_CODES.MISSING_KEY);
+  }
+  if (mode === 'required-with-trusted-ingress' && trustedIngress.length === 0) {
+    t.fail('private_token', 'required-with-trusted-ingress needs trusted_ingress addresses', CONFIG_CODES.MISSING_KEY);
+  }
+  return { mode, ...p };
+}
+
+/** `[issuer]`: absent or `enabled = false` → undefined. */
+function readIssuer(t: Fields, filePath: FilePath): IssuerConfig | undefined {
+  const enabled = t.bool('enabled', false);
+  const c = {
+    name: t.str('name', DEFAULT_PRIVATE_TOKEN_ISSUER),
+    keyFile: filePath(t.at('key_file'), t.str('key_file')),
+    rotationPeriodSec: t.int('rotation_period_sec', 86_400, 60),
+    directoryFile: filePath(t.at('directory_file'), t.str('directory_file')),
+    tokensPerClientPerHour: t.int('tokens_per_client_per_hour', 1000, 1),
+  };
+  t.done();
+  if (!enabled) return undefined;
+  if (c.name === '') t.fail('name', 'must not be empty');
+  if (c.keyFile === undefined) t.fail('key_file', 'missing: [issuer] enabled = true needs key_file (the issuer private keys, created if absent)', CONFIG_CODES.MISSING_KEY);
+  return { ...c, keyFile: c.keyFile };
 }
 
 function readLimits(t: Fields): RelayConfig['limits'] {
@@ -211,7 +294,8 @@ function checkAuth(cfg: RelayConfig, loaded: Loaded): void {
       where('auth'),
     );
   }
-  if (cfg.auth === 'noise' && !isLoopback && cfg.authorizedKeys === undefined && !(cfg.role === 'egress' && cfg.egress.trustedIngress.length > 0)) {
+  const isTwoHopEgress = cfg.role === 'egress' && (cfg.egress.trustedIngress.length > 0 || cfg.egress.privateToken !== undefined);
+  if (cfg.auth === 'noise' && !isLoopback && cfg.authorizedKeys === undefined && !isTwoHopEgress) {
     throw new ConfigError(CONFIG_CODES.MISSING_KEY, 'auth = noise on a non-loopback listen needs authorized_keys (a file of client public keys)', { ...where('auth'), key: 'authorized_keys' });
   }
   if (cfg.auth === 'bearer' && cfg.bearerTokens.length === 0) {
