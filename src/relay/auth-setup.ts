@@ -6,6 +6,12 @@
  * An egress additionally trusts its ingress relays by source address (two-hop): the inner
  * connection carries no client credential, so the egress never learns who the client is.
  * Rebuilt on reload; live connections keep the principal they authenticated with.
+ *
+ * Privacy Pass (docs/protocol/privacy.md): `privacy` (src/privacy/relay-setup.ts, loaded by
+ * main.ts only when configured) adds the egress's token authorizer first; with
+ * `private_token = "required"` it replaces the trusted-ingress address check, with
+ * `"required-with-trusted-ingress"` the token authorizer checks the address itself. An
+ * issuer's HTTP resources ride the result as `requestHandler` (request-router.ts).
  */
 import type { RelayConfig } from '../config/relay.js';
 import type { KeyPair } from '../identity/keys.js';
@@ -17,11 +23,14 @@ import {
   AnonymousAuthorizer, BearerAuthorizer, NoiseAuthorizer, TrustedSourceAuthorizer, composeAuthorizers,
   type Authorizer,
 } from '../identity/authorizer.js';
+import type { PlainRequestHandler } from './request-router.js';
 
 /** Reads the files the authorizer needs. Throws (with the file and line) on a bad file. */
-export async function buildAuthorizer(cfg: RelayConfig, relayStatic: KeyPair, replay: ReplayGuard): Promise<Authorizer> {
+export async function buildAuthorizer(cfg: RelayConfig, relayStatic: KeyPair, replay: ReplayGuard, privacy?: PrivacyHooks): Promise<Authorizer> {
   const list: Authorizer[] = [];
-  if ((cfg.role === 'egress' || cfg.role === 'both') && cfg.egress.trustedIngress.length > 0) {
+  const tokens = privacy?.tokenAuthorizer(cfg, relayStatic, replay) ?? null;
+  if (tokens) list.push(tokens);
+  if ((cfg.role === 'egress' || cfg.role === 'both') && cfg.egress.trustedIngress.length > 0 && !tokens) {
     list.push(new TrustedSourceAuthorizer({ addresses: cfg.egress.trustedIngress, noise: { relayStatic, replay } }));
   }
   if (cfg.auth === 'noise') {
@@ -32,5 +41,12 @@ export async function buildAuthorizer(cfg: RelayConfig, relayStatic: KeyPair, re
   } else {
     list.push(new AnonymousAuthorizer());
   }
-  return composeAuthorizers(list);
+  const composed = composeAuthorizers(list);
+  return privacy?.requestHandler ? Object.assign(composed, { requestHandler: privacy.requestHandler }) : composed;
+}
+
+/** What auth-setup needs from src/privacy/relay-setup.ts (structural: relay/ does not import privacy/ statically). */
+export interface PrivacyHooks {
+  tokenAuthorizer(cfg: RelayConfig, relayStatic: KeyPair, replay: ReplayGuard): Authorizer | null;
+  requestHandler: PlainRequestHandler | null;
 }

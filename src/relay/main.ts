@@ -55,7 +55,11 @@ export async function runRelay(cfg: RelayConfig, deps: { log: Logger }): Promise
   const publicKey = encodeKey(id.keyPair.publicKey);
   const cert = await loadCert(cfg);
   const replay = new ReplayGuard();
-  const authorizer = await buildAuthorizer(cfg, id.keyPair, replay);
+  // Privacy Pass (issuer and/or token redemption): loaded only when configured; lives for the
+  // process so issuer keys and the spent-token store survive reloads (docs/protocol/privacy.md).
+  const privacyModule = cfg.issuer || cfg.egress.privateToken ? await import('../privacy/relay-setup.js') : undefined;
+  const privacy = await privacyModule?.openPrivacyRelay(cfg, { relayStatic: id.keyPair, log });
+  const authorizer = await buildAuthorizer(cfg, id.keyPair, replay, privacy);
   // Stable across restarts (derived from the identity): a restarted relay can reset the
   // connections of its previous life at once (RFC 9000 §10.3), so clients reconnect quickly.
   const resetSecret = createHmac('sha256', id.keyPair.privateKey).update('masque-relay stateless reset v1').digest();
@@ -66,8 +70,12 @@ export async function runRelay(cfg: RelayConfig, deps: { log: Logger }): Promise
     publicKey,
     metricsAddress: server.metricsAddress,
     async reload(next: RelayConfig) {
-      server.reload(next, await buildAuthorizer(next, id.keyPair, replay));
+      await privacy?.reload(next);
+      server.reload(next, await buildAuthorizer(next, id.keyPair, replay, privacy));
     },
-    close: () => server.close(),
+    close: async () => {
+      await server.close();
+      privacy?.close();
+    },
   };
 }

@@ -40,6 +40,19 @@ export interface RouterDeps {
   log: Logger;
 }
 
+/**
+ * A handler for requests that are not extended CONNECT (today: the Privacy Pass issuer,
+ * src/privacy/issuer-route.ts). It rides the Authorizer object (`requestHandler`) so it is
+ * rebuilt with the auth policy on reload without new RelayServer plumbing. `handle`
+ * returns false for a request it does not serve; the router then answers as before.
+ */
+export interface PlainRequestHandler {
+  handle(r: {
+    stream: H3Stream; method: string; path: string; fields: FieldLine[];
+    authenticate(): boolean; principal(): Principal | null; takeAuthHeaders(): FieldLine[]; done(status: number): void;
+  }): boolean;
+}
+
 /** A stable, log-safe key for per-client accounting (never an address for the egress). */
 export function principalKey(p: Principal): string {
   switch (p.kind) {
@@ -66,6 +79,8 @@ export class RequestRouter {
 
   onRequest(qc: QuicConnHandle, st: ConnState, stream: H3Stream, fields: FieldLine[]): void {
     const t0 = performance.now();
+    const method = fields.find(([n]) => n === ':method')?.[1];
+    if (method !== 'CONNECT' && this.onPlainRequest(qc, st, stream, fields, method ?? '', t0)) return;
     const kind: SessionKind = fields.some(([n, v]) => n === ':protocol' && v === 'connect-ip') ? 'connect-ip' : 'connect-udp';
     const done = (status: number) => this.d.metrics.requestDone(kind, status, (performance.now() - t0) / 1000);
     if (!st.principal && !this.authenticate(qc, st, stream, fields, done)) return;
@@ -105,6 +120,21 @@ export class RequestRouter {
     } else {
       this.respondError(stream, 501, 'proxy_internal_error', 'CONNECT-IP is not available on this relay', done);
     }
+  }
+
+  /** Non-CONNECT requests go to the authorizer's `requestHandler`, if any (PlainRequestHandler). */
+  private onPlainRequest(qc: QuicConnHandle, st: ConnState, stream: H3Stream, fields: FieldLine[], method: string, t0: number): boolean {
+    const h = (this.d.authorizer() as { requestHandler?: PlainRequestHandler | null }).requestHandler;
+    if (!h) return false;
+    const done = (status: number) => this.d.metrics.requestDone('plain', status, (performance.now() - t0) / 1000);
+    return h.handle({
+      stream, method, fields,
+      path: fields.find(([n]) => n === ':path')?.[1] ?? '',
+      authenticate: () => st.principal !== null || this.authenticate(qc, st, stream, fields, done),
+      principal: () => st.principal,
+      takeAuthHeaders: () => st.authHeaders.splice(0),
+      done,
+    });
   }
 
   /** Counts the session against its client until the stream ends; observes the response. */
