@@ -87,7 +87,7 @@ export class Engine implements TunnelBackend {
     } catch {
       /* closing */
     }
-    return { rttMs, ...p, uptimeMs: this.state.state === 'connected' ? Date.now() - this.connectedAt : null };
+    return { rttMs, ...p, packetsDropped: s.pump.dropped, uptimeMs: this.state.state === 'connected' ? Date.now() - this.connectedAt : null };
   }
 
   relays(): Promise<RelayInfo[]> {

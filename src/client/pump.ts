@@ -2,12 +2,13 @@
  * The client's data path: TUN ⇄ CONNECT-IP session.
  *   up:   one TUN read batch → one sendPacket per packet (each a DATAGRAM) → one QUIC flush
  *         for the whole batch (the driver flushes once per event-loop turn);
- *   down: packets from the session are copied into a batch and written to the TUN once per
- *         turn (one write call for many packets).
+ *   down: packets from the session are copied into a TunWriteQueue and written to the TUN
+ *         once per turn (one write call for many packets).
  * Nothing here allocates per packet on the up path; the down path copies once (the session's
  * buffer is only valid during its callback).
  */
 import type { TunDevice, PacketBatch } from '../tun/device.js';
+import { TunWriteQueue } from '../tun/write-queue.js';
 
 /** What the pump needs from a CONNECT-IP session (src/masque/connect-ip-client.ts). */
 export interface PacketSession {
@@ -25,11 +26,17 @@ export interface PumpStats {
 
 export class Pump {
   readonly stats: PumpStats = { bytesUp: 0, bytesDown: 0, packetsUp: 0, packetsDown: 0, packetsDropped: 0 };
-  private readonly down: Uint8Array[] = [];
-  private isFlushScheduled = false;
+  private readonly down: TunWriteQueue;
   private isStopped = false;
 
-  constructor(private readonly tun: TunDevice, private readonly session: PacketSession) {}
+  constructor(private readonly tun: TunDevice, private readonly session: PacketSession) {
+    this.down = new TunWriteQueue(tun);
+  }
+
+  /** Packets dropped on either path (the session refused them, or the TUN did). */
+  get dropped(): number {
+    return this.stats.packetsDropped + this.down.dropped;
+  }
 
   start(): void {
     this.session.onPacket = (pkt) => this.fromTunnel(pkt);
@@ -58,22 +65,7 @@ export class Pump {
     if (this.isStopped) return;
     this.stats.packetsDown++;
     this.stats.bytesDown += pkt.length;
-    this.down.push(pkt.slice());
-    if (!this.isFlushScheduled) {
-      this.isFlushScheduled = true;
-      setImmediate(this.flushDown);
-    }
+    this.down.push(pkt);
   }
 
-  private readonly flushDown = (): void => {
-    this.isFlushScheduled = false;
-    const bufs = this.down.splice(0);
-    if (bufs.length === 0 || this.tun.isClosed) return;
-    try {
-      this.stats.packetsDropped += bufs.length - this.tun.write({ bufs });
-    } catch {
-      // ERR_TUN_PACKET_TOO_BIG: the session's MTU is larger than the TUN's; never expected.
-      this.stats.packetsDropped += bufs.length;
-    }
-  };
 }

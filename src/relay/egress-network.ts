@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { LinuxTun } from '../tun/linux.js';
 import { configureInterface, type AppliedConfig } from '../tun/config.js';
 import type { PacketBatch } from '../tun/device.js';
+import { TunWriteQueue } from '../tun/write-queue.js';
 import { MasqueError } from '../core/errors.js';
 
 export interface EgressNetworkOptions {
@@ -40,10 +41,7 @@ function run(cmd: string, args: string[], input?: string): Promise<void> {
 }
 
 export class EgressNetwork {
-  /** Packets the kernel would not take (queue full) or that were too big. */
-  dropped = 0;
-  private readonly queue: Uint8Array[] = [];
-  private isFlushScheduled = false;
+  private readonly out: TunWriteQueue;
   private readonly table: string;
   private sysctlBefore: string[] = [];
 
@@ -53,6 +51,7 @@ export class EgressNetwork {
     private readonly opts: EgressNetworkOptions,
   ) {
     this.table = `masque_relay_${process.pid}`;
+    this.out = new TunWriteQueue(tun);
   }
 
   /** Opens the TUN and sets up forwarding and NAT. Needs CAP_NET_ADMIN. Throws TunError/MasqueError. */
@@ -97,27 +96,13 @@ export class EgressNetwork {
 
   /** IpNetwork.send: a client packet that passed the proxy's checks. Copied; written this turn. */
   send(pkt: Uint8Array): void {
-    if (pkt.length > this.tun.mtu) {
-      this.dropped++;
-      return;
-    }
-    this.queue.push(pkt.slice());
-    if (!this.isFlushScheduled) {
-      this.isFlushScheduled = true;
-      setImmediate(this.flush);
-    }
+    this.out.push(pkt);
   }
 
-  private readonly flush = (): void => {
-    this.isFlushScheduled = false;
-    const bufs = this.queue.splice(0);
-    if (bufs.length === 0 || this.tun.isClosed) return;
-    try {
-      this.dropped += bufs.length - this.tun.write({ bufs });
-    } catch {
-      this.dropped += bufs.length;
-    }
-  };
+  /** Packets the kernel would not take (queue full) or that were too big. */
+  get dropped(): number {
+    return this.out.dropped;
+  }
 
   private async enableForwarding(): Promise<void> {
     this.sysctlBefore = await Promise.all(SYSCTLS.map((p) => readFile(p, 'utf8').then((s) => s.trim())));
