@@ -18,7 +18,7 @@
 import type { HostPort } from './path.js';
 
 export interface ConnStats {
-  /** Smoothed RTT in ms (from the active path). */
+  /** Smoothed RTT in whole ms (from the active path; the binding's resolution). */
   rttMs: number;
   /** Congestion window in bytes. */
   cwndBytes: number;

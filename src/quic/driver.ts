@@ -313,7 +313,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     try {
       const p = this.conn.pathStats().find((x) => x.active) ?? this.conn.pathStats()[0];
       if (p) {
-        rttMs = p.rtt / 1e6 > 0 && p.rtt > 1e3 ? p.rtt / 1e6 : p.rtt;
+        rttMs = p.rtt; // the binding reports whole milliseconds (quiche 0.18)
         cwndBytes = p.cwnd;
       }
     } catch {
