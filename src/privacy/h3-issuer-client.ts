@@ -1,8 +1,9 @@
 /**
  * H3IssuerTransport: the wallet's IssuerTransport over an HTTP/3 connection to the issuer
  * (the ingress, on the client's already authenticated QUIC connection). `firstHeaders`
- * (e.g. a `masque-noise` hello) go on the first request only, for a connection whose first
- * request is the issuance itself; `onFirstResponse` then sees that response's fields.
+ * (e.g. a `masque-noise` hello) go on the first token request (POST) only, for a connection
+ * whose first authenticated request is the issuance itself; `onFirstResponse` then sees
+ * that response's fields. Send that first POST alone (a batch of 1) before parallel ones.
  */
 import type { ClientH3Driver } from '../h3/client.js';
 import type { FieldLine } from '../h3/qpack/types.js';
@@ -35,9 +36,10 @@ export class H3IssuerTransport implements IssuerTransport {
   }
 
   private send(method: string, path: string, extra: FieldLine[], body: Uint8Array | undefined): Promise<Uint8Array> {
-    const first = this.isFirst ? (this.o.firstHeaders ?? []) : [];
-    const onFirst = this.isFirst ? this.o.onFirstResponse : undefined;
-    this.isFirst = false;
+    const isFirst = this.isFirst && method === 'POST';
+    const first = isFirst ? (this.o.firstHeaders ?? []) : [];
+    const onFirst = isFirst ? this.o.onFirstResponse : undefined;
+    if (isFirst) this.isFirst = false;
     const fields: FieldLine[] = [[':method', method], [':scheme', 'https'], [':authority', this.o.authority], [':path', path], ...first, ...extra];
     return new Promise((resolve, reject) => {
       const chunks: Uint8Array[] = [];

@@ -42,6 +42,11 @@ export interface LabOptions {
   logLevel?: string;
   /** Extra node flags for every relay and client process (e.g. --cpu-prof for profiling). */
   nodeArgs?: string[];
+  /**
+   * Privacy Pass (two-hop): the ingress runs the issuer (`[issuer]`, keys and directory in
+   * the lab dir) and the egress requires tokens, reading the issuer's directory file.
+   */
+  privacy?: { mode: 'required' | 'required-with-trusted-ingress' };
 }
 
 export interface LabClient {
@@ -85,14 +90,28 @@ export class Lab {
       ...(this.opts.egressArgs ?? []),
     ];
     const egressListen = this.opts.twoHop ? ie.rightAddr.v4 : tb.addr.egress.v4;
+    const ingressArgs = [
+      '--role', 'ingress', '--auth', 'noise', '--authorized-keys', authorized,
+      '--allow-egress', `${egressListen}:${RELAY_PORT}`,
+      ...(this.opts.ingressArgs ?? []),
+    ];
+    const pp = this.opts.privacy;
+    if (pp && this.opts.twoHop) {
+      // The issuer writes its directory; the egress reads it (both on this host's filesystem).
+      const dir = path.join(this.dir, 'issuer-directory.json');
+      const ic = path.join(this.dir, 'ingress-privacy.toml');
+      writeFileSync(ic, `[issuer]\nenabled = true\nkey_file = "${path.join(this.dir, 'issuer-keys.json')}"\ndirectory_file = "${dir}"\n`);
+      const ec = path.join(this.dir, 'egress-privacy.toml');
+      writeFileSync(ec, `[egress]\nprivate_token = "${pp.mode}"\nprivate_token_issuer_directory = "${dir}"\n`);
+      ingressArgs.push('--config', ic);
+      egressArgs.push('--config', ec);
+      // The ingress first, so the directory exists when the egress starts.
+      this.ingress = await this.startRelay('ingress', 'ingress', tb.links['client-ingress'].rightAddr.v4, 9100, ingressArgs);
+    }
     this.egress = await this.startRelay('egress', this.opts.twoHop ? 'egress' : 'both', egressListen, 9101, egressArgs);
-    if (this.opts.twoHop) {
+    if (this.opts.twoHop && !this.ingress) {
       const ci = tb.links['client-ingress'];
-      this.ingress = await this.startRelay('ingress', 'ingress', ci.rightAddr.v4, 9100, [
-        '--role', 'ingress', '--auth', 'noise', '--authorized-keys', authorized,
-        '--allow-egress', `${egressListen}:${RELAY_PORT}`,
-        ...(this.opts.ingressArgs ?? []),
-      ]);
+      this.ingress = await this.startRelay('ingress', 'ingress', ci.rightAddr.v4, 9100, ingressArgs);
     }
   }
 
@@ -152,7 +171,7 @@ export class Lab {
   }
 
   /** A client config (TOML) for this lab; returns its path (mode 0600). */
-  clientConfig(o: { killSwitch?: boolean; dns?: string[]; split?: { include?: string[]; exclude?: string[] }; singleHop?: boolean; tunName?: string } = {}): string {
+  clientConfig(o: { killSwitch?: boolean; dns?: string[]; split?: { include?: string[]; exclude?: string[] }; singleHop?: boolean; tunName?: string; privateTokens?: boolean } = {}): string {
     if (o.dns?.length) {
       // `ip netns exec` bind-mounts /etc/netns/<ns>/resolv.conf over /etc/resolv.conf only if
       // it exists: create it, so the client rewrites the namespace's file, never the host's.
@@ -178,6 +197,7 @@ export class Lab {
       '[tun]',
       `name = "${o.tunName ?? 'masque0'}"`,
       'mtu = 1400',
+      ...(o.privateTokens ? ['[private_tokens]', 'enabled = true', 'batch_size = 4'] : []),
     ];
     const file = path.join(this.dir, `client-${Math.random().toString(36).slice(2, 8)}.toml`);
     writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 });
