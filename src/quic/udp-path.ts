@@ -2,11 +2,29 @@
  * PacketPath over a real node:dgram socket (IPv4 or IPv6, chosen by the bind address).
  * FACTS.md: a connected socket emits 'error' on ICMP errors — we always handle 'error'
  * (counted, never thrown) so a dead peer cannot crash the process.
+ *
+ * Sends are batched when native/udp is built (udp-batch.ts): `send()` copies into one
+ * preallocated buffer and `flush()` (called by the endpoint after each burst) hands the batch
+ * to the kernel in one sendmmsg. Without the addon every packet goes through `dgram.send`.
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { HostPort, PacketPath } from './path.js';
 import { QuicError } from './errors.js';
+import { loadUdpBatchAddon, socketFd, UdpSendBatch } from './udp-batch.js';
+
+export interface UdpPathOptions {
+  recvBufferBytes?: number;
+  sendBufferBytes?: number;
+  /** Connect the socket to this peer (a client's first hop). */
+  connect?: HostPort;
+  /** Batch sends with native sendmmsg when available (default true; MASQUE_UDP_BATCH=0 also disables). */
+  batch?: boolean;
+  /** Packets per batch (default 64). */
+  batchPackets?: number;
+  /** UDP GSO for runs of equal-size packets (default: MASQUE_UDP_GSO=1). */
+  gso?: boolean;
+}
 
 export class UdpPath implements PacketPath {
   readonly local: HostPort;
@@ -16,16 +34,37 @@ export class UdpPath implements PacketPath {
   /** Set when the socket is connected to one peer (a client's first hop): sends skip the address lookup. */
   private connectedTo?: HostPort;
 
-  private constructor(private readonly sock: dgram.Socket) {
+  /** The native send batch, or undefined (addon missing/disabled, no fd): per-packet dgram sends. */
+  private readonly batch: UdpSendBatch | undefined;
+
+  private constructor(private readonly sock: dgram.Socket, opts: UdpPathOptions, connectedTo?: HostPort) {
     const a = sock.address();
     this.local = { host: a.address, port: a.port };
+    this.connectedTo = connectedTo;
     sock.on('error', () => {
       this.errors++;
     });
+    const addon = opts.batch === false ? undefined : loadUdpBatchAddon();
+    const fd = addon ? socketFd(sock) : undefined;
+    if (addon && fd !== undefined) {
+      this.batch = new UdpSendBatch(sock, fd, addon, {
+        connected: connectedTo !== undefined,
+        maxPackets: opts.batchPackets,
+        gso: opts.gso ?? process.env.MASQUE_UDP_GSO === '1',
+        onErrors: (n) => {
+          this.errors += n;
+        },
+      });
+    }
+  }
+
+  /** True when sends go out in native batches (for tests and diagnostics). */
+  get isBatched(): boolean {
+    return this.batch !== undefined;
   }
 
   /** Binds a socket. `port: 0` picks a free port. */
-  static bind(addr: HostPort, opts: { recvBufferBytes?: number; sendBufferBytes?: number; connect?: HostPort } = {}): Promise<UdpPath> {
+  static bind(addr: HostPort, opts: UdpPathOptions = {}): Promise<UdpPath> {
     return new Promise((resolve, reject) => {
       const sock = dgram.createSocket({ type: isIPv6(addr.host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(addr.host) });
       const onErr = (e: Error) => reject(new QuicError('ERR_QUIC_BIND', `quic: cannot bind ${addr.host}:${addr.port}: ${e.message}`, { cause: e }));
@@ -39,26 +78,38 @@ export class UdpPath implements PacketPath {
         } catch {
           /* capped by net.core.rmem_max: not fatal */
         }
-        if (!opts.connect) return resolve(new UdpPath(sock));
+        if (!opts.connect) return resolve(new UdpPath(sock, opts));
         // A connected socket: the kernel filters other senders and send() needs no address
         // (FACTS.md: +10 % for a client). ICMP errors then surface as 'error' (counted).
         const peer = opts.connect;
-        sock.connect(peer.port, peer.host, () => {
-          const p = new UdpPath(sock);
-          p.connectedTo = peer;
-          resolve(p);
-        });
+        sock.connect(peer.port, peer.host, () => resolve(new UdpPath(sock, opts, peer)));
       });
     });
   }
 
+  /** Copies pkt (into the batch, or a fresh Buffer for dgram); the caller may reuse it at once. */
   send(pkt: Uint8Array, to: HostPort): void {
     if (this.closed) return;
-    // dgram.send may keep the buffer until the syscall completes: copy (the caller reuses pkt).
     const c = this.connectedTo;
-    if (c !== undefined && c.port === to.port && c.host === to.host) this.sock.send(Buffer.from(pkt));
-    else if (c === undefined) this.sock.send(Buffer.from(pkt), to.port, to.host);
-    else this.errors++; // a connected socket cannot reach another address
+    if (c !== undefined && (c.port !== to.port || c.host !== to.host)) {
+      this.errors++; // a connected socket cannot reach another address
+      return;
+    }
+    const b = this.batch;
+    if (b !== undefined) {
+      const dest = c === undefined ? to : undefined;
+      // Not batchable (huge, or a host name): sent after what is queued.
+      if (!b.push(pkt, dest)) b.sendDirect(pkt, dest);
+      return;
+    }
+    // dgram.send may keep the buffer until the syscall completes: copy (the caller reuses pkt).
+    if (c !== undefined) this.sock.send(Buffer.from(pkt));
+    else this.sock.send(Buffer.from(pkt), to.port, to.host);
+  }
+
+  /** Sends the queued batch now (the endpoint calls this once after each send burst). */
+  flush(): void {
+    if (!this.closed) this.batch?.flush();
   }
 
   onReceive(handler: (pkt: Uint8Array, from: HostPort) => void): void {
@@ -69,6 +120,7 @@ export class UdpPath implements PacketPath {
 
   close(): void {
     if (this.closed) return;
+    this.batch?.close(); // what was queued (a CONNECTION_CLOSE, say) still goes out
     this.closed = true;
     this.sock.close();
   }

@@ -1,0 +1,13 @@
+{
+  "targets": [
+    {
+      "target_name": "udp",
+      "sources": ["udp.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "defines": ["NAPI_VERSION=8"],
+      "conditions": [
+        ["OS!='linux'", { "type": "none", "sources": [] }]
+      ]
+    }
+  ]
+}

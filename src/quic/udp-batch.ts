@@ -1,0 +1,226 @@
+/**
+ * Batched UDP sends for UdpPath through our own addon in native/udp: one `sendmmsg(2)` per
+ * batch instead of one `dgram.send` per packet (FACTS.md: ~40 % of CPU is napi marshalling,
+ * ~20 % syscalls; Node 20's dgram has no sendmmsg, and `send([a, b])` is ONE datagram).
+ * Optionally runs of equal-size packets to one destination go out as one UDP GSO send.
+ *
+ * Everything degrades to Node's own send: no addon (not built, not Linux, MASQUE_UDP_BATCH=0),
+ * no fd (a future Node hides it) → UdpPath never creates a batch; EAGAIN, a host that is not
+ * an IP literal, a packet larger than the batch buffer, or packets still queued inside
+ * dgram → those packets go through `sock.send` (so order is kept and we never block or spin).
+ */
+import { createRequire } from 'node:module';
+import type dgram from 'node:dgram';
+import type { HostPort } from './path.js';
+
+/** The addon's surface (native/udp/udp.c has the full contract). */
+export interface UdpBatchAddon {
+  /** Sends packets back to back in buf (lengths in lens); returns how many were consumed. */
+  send(fd: number, buf: Uint8Array, lens: Int32Array, count: number, addrs: Uint8Array | null,
+    gso: boolean, state: Int32Array): number;
+  /** Writes the sockaddr of an IP literal into out[offset, offset + ADDR_SLOT); false if not a literal. */
+  sockaddr(host: string, port: number, out: Uint8Array, offset: number): boolean;
+  readonly ADDR_SLOT: number;
+}
+
+let addon: UdpBatchAddon | null | undefined;
+
+/**
+ * Loads native/udp/build/Release/udp.node (MASQUE_UDP_ADDON overrides the path), or returns
+ * undefined: not Linux, not built, or disabled with MASQUE_UDP_BATCH=0 (checked on every call,
+ * so tests and operators can switch it off without a rebuild). Never throws.
+ */
+export function loadUdpBatchAddon(): UdpBatchAddon | undefined {
+  if (process.env.MASQUE_UDP_BATCH === '0' || process.platform !== 'linux') return undefined;
+  if (addon !== undefined) return addon ?? undefined;
+  // dist/src/quic/udp-batch.js → repository root is three levels up.
+  const path = process.env.MASQUE_UDP_ADDON ??
+    new URL('../../../native/udp/build/Release/udp.node', import.meta.url).pathname;
+  try {
+    addon = createRequire(import.meta.url)(path) as UdpBatchAddon;
+  } catch {
+    addon = null; // not built: today's per-packet path
+  }
+  return addon ?? undefined;
+}
+
+/**
+ * The OS fd of a bound dgram socket, or undefined. Read through dgram's internal state symbol,
+ * not `sock._handle`, whose getter prints a deprecation warning (DEP0112). Linux only.
+ */
+export function socketFd(sock: dgram.Socket): number | undefined {
+  for (const s of Object.getOwnPropertySymbols(sock)) {
+    if (s.description !== 'state symbol') continue;
+    const fd = (sock as unknown as Record<symbol, { handle?: { fd?: unknown } }>)[s]?.handle?.fd;
+    return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+  }
+  return undefined;
+}
+
+export interface UdpSendBatchOptions {
+  /** The socket is connected: packets carry no address. */
+  connected: boolean;
+  /** Packets per batch before an early flush (default 64). */
+  maxPackets?: number;
+  /** Bytes of the batch buffer (default maxPackets × 1500); a fuller batch is flushed first. */
+  maxBytes?: number;
+  /** Coalesce runs of equal-size packets to one destination with UDP_SEGMENT (default false). */
+  gso?: boolean;
+  /** Called with the number of send errors after each flush that saw some. */
+  onErrors: (n: number) => void;
+}
+
+/** Distinct destinations remembered (parsed once each); the cache is dropped when full. */
+const MAX_DESTS = 4096;
+
+/**
+ * One socket's pending batch. Buffer ownership: `push()` copies the packet into the batch's own
+ * preallocated buffer before it returns (the caller may reuse pkt at once); that buffer is only
+ * rewritten after the batch has been handed to the kernel, or to `sock.send` as a fresh copy.
+ */
+export class UdpSendBatch {
+  private readonly buf: Buffer;
+  private readonly lens: Int32Array;
+  /** One sockaddr slot per packet (unconnected sockets only). */
+  private readonly addrs: Uint8Array | null;
+  /** The packets' destinations, kept only for the dgram fallback. */
+  private readonly dests: Array<HostPort | undefined>;
+  private readonly state = new Int32Array(3);
+  private readonly maxPackets: number;
+  private readonly slot: number;
+  private gso: boolean;
+  private count = 0;
+  private bytes = 0;
+  private isSafetyScheduled = false;
+  /** Packets given to dgram.send whose callback has not run yet. */
+  private pendingDgram = 0;
+  private isClosed = false;
+  /** host → port → preparsed sockaddr. */
+  private readonly destCache = new Map<string, Map<number, Uint8Array>>();
+  private lastHost = '';
+  private lastPort = -1;
+  private lastSockaddr: Uint8Array | undefined;
+
+  constructor(private readonly sock: dgram.Socket, private readonly fd: number,
+    private readonly addon: UdpBatchAddon, private readonly opts: UdpSendBatchOptions) {
+    this.maxPackets = opts.maxPackets ?? 64;
+    this.buf = Buffer.allocUnsafe(opts.maxBytes ?? this.maxPackets * 1500);
+    this.lens = new Int32Array(this.maxPackets);
+    this.slot = addon.ADDR_SLOT;
+    this.addrs = opts.connected ? null : new Uint8Array(this.maxPackets * this.slot);
+    this.dests = new Array(this.maxPackets);
+    this.gso = opts.gso ?? false;
+  }
+
+  /**
+   * Queues a copy of pkt (to `to`, ignored on a connected socket). Returns false when the
+   * packet cannot be batched (bigger than the buffer, host not an IP literal): the caller
+   * then calls flush() and sends it itself, which keeps the order.
+   */
+  push(pkt: Uint8Array, to: HostPort | undefined): boolean {
+    const len = pkt.length;
+    if (len > this.buf.length || this.isClosed) return false;
+    let sa: Uint8Array | undefined;
+    if (this.addrs !== null) {
+      sa = this.sockaddrOf(to!);
+      if (sa === undefined) return false;
+    }
+    if (this.count === this.maxPackets || this.bytes + len > this.buf.length) this.flush();
+    const i = this.count;
+    this.buf.set(pkt, this.bytes);
+    this.lens[i] = len;
+    if (sa !== undefined) this.addrs!.set(sa, i * this.slot);
+    this.dests[i] = to;
+    this.count = i + 1;
+    this.bytes += len;
+    if (!this.isSafetyScheduled) {
+      // In case nobody calls flush() this turn (the endpoint does after every burst).
+      this.isSafetyScheduled = true;
+      setImmediate(this.safetyFlush);
+    }
+    return true;
+  }
+
+  /** Hands everything queued to the kernel (or, for what it refuses with EAGAIN, to dgram). */
+  flush(): void {
+    const n = this.count;
+    if (n === 0) return;
+    let sent = 0;
+    // Packets handed to dgram earlier (EAGAIN) may still wait in its lookup or libuv's queue:
+    // later packets join them there, or they would overtake.
+    if (this.pendingDgram === 0) {
+      try {
+        sent = this.addon.send(this.fd, this.buf, this.lens, n, this.addrs, this.gso, this.state);
+      } catch {
+        sent = 0; // a bad argument is our bug; the packets still go out through dgram below
+      }
+      if (this.state[2] !== 0) this.gso = false; // the kernel/device refused GSO: stop asking
+      const errs = this.state[0]!;
+      if (errs !== 0) this.opts.onErrors(errs);
+      this.state.fill(0);
+    }
+    let off = 0;
+    for (let i = 0; i < sent; i++) off += this.lens[i]!;
+    for (let i = sent; i < n; i++) {
+      const len = this.lens[i]!;
+      this.dgramSend(this.buf.subarray(off, off + len), this.dests[i]);
+      off += len;
+    }
+    this.count = 0;
+    this.bytes = 0;
+  }
+
+  /** For a packet push() refused: flushes the batch, then sends a copy of pkt through dgram. */
+  sendDirect(pkt: Uint8Array, to: HostPort | undefined): void {
+    this.flush();
+    this.dgramSend(pkt, to);
+  }
+
+  /** Flushes, then drops the batch; later pushes are refused. */
+  close(): void {
+    this.flush();
+    this.isClosed = true;
+  }
+
+  /**
+   * One packet through Node's queue, as its own copy (our buffer is reused at once). Tracked
+   * until dgram reports it done; with a callback dgram reports errors there, not as 'error'.
+   */
+  private dgramSend(pkt: Uint8Array, to: HostPort | undefined): void {
+    const copy = Buffer.from(pkt);
+    this.pendingDgram++;
+    if (this.addrs === null || to === undefined) this.sock.send(copy, this.onDgramSent);
+    else this.sock.send(copy, to.port, to.host, this.onDgramSent);
+  }
+
+  private readonly onDgramSent = (err: Error | null): void => {
+    this.pendingDgram--;
+    if (err) this.opts.onErrors(1);
+  };
+
+  private readonly safetyFlush = (): void => {
+    this.isSafetyScheduled = false;
+    if (!this.isClosed) this.flush();
+  };
+
+  /** The sockaddr for a destination, parsed once; undefined if host is not an IP literal. */
+  private sockaddrOf(to: HostPort): Uint8Array | undefined {
+    if (to.port === this.lastPort && to.host === this.lastHost) return this.lastSockaddr;
+    let ports = this.destCache.get(to.host);
+    let sa = ports?.get(to.port);
+    if (sa === undefined) {
+      sa = new Uint8Array(this.slot);
+      if (!this.addon.sockaddr(to.host, to.port, sa, 0)) return undefined;
+      if (this.destCache.size >= MAX_DESTS) this.destCache.clear();
+      if (ports === undefined) {
+        ports = new Map();
+        this.destCache.set(to.host, ports);
+      }
+      ports.set(to.port, sa);
+    }
+    this.lastHost = to.host;
+    this.lastPort = to.port;
+    this.lastSockaddr = sa;
+    return sa;
+  }
+}
