@@ -50,6 +50,8 @@ export async function openBrowser(): Promise<BrowserSession> {
   });
   const browser = context.browser() as Browser;
   const page = context.pages()[0] ?? (await context.newPage());
+  // A shared 2-vCPU CI box can be saturated by other suites: waits are generous, failures still fail.
+  page.setDefaultTimeout(30_000);
   const errors: string[] = [];
   page.on('console', (m) => {
     if (m.type() === 'error') errors.push(m.text());

@@ -48,13 +48,13 @@ describe('app renderer against relay-cli daemon', { skip: missing ?? false }, ()
     await page.goto(dev.pageUrl);
     await page.waitForFunction(() => document.querySelector('#daemon-pill')?.textContent === 'daemon ok');
     await page.click('#toggle');
-    await page.waitForFunction(() => document.querySelector('#state-text')?.textContent === 'Connected', null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#state-text')?.textContent === 'Connected', null, { timeout: 30_000 });
     assert.match(await page.locator('#addresses').innerText(), /100\.64\.0\.2\/32/);
     await page.click('#settings summary');
     assert.equal(await page.isChecked('#kill-switch'), false);
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'daemon-connected.png'), fullPage: true });
     await page.click('#toggle');
-    await page.waitForFunction(() => document.querySelector('#state-text')?.textContent === 'Disconnected', null, { timeout: 10_000 });
+    await page.waitForFunction(() => document.querySelector('#state-text')?.textContent === 'Disconnected', null, { timeout: 30_000 });
     assert.deepEqual(browser.errors, []);
   });
 });

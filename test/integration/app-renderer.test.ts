@@ -21,7 +21,7 @@ if (missing && process.env.CI === 'true') throw new Error(`app renderer tests ne
 const textOf = (page: Page, sel: string): Promise<string> => page.locator(sel).innerText();
 
 /** Wait until `sel`'s text matches `re` (DOM polling inside the page). */
-async function waitText(page: Page, sel: string, re: RegExp, timeoutMs = 10_000): Promise<void> {
+async function waitText(page: Page, sel: string, re: RegExp, timeoutMs = 30_000): Promise<void> {
   await page.waitForFunction(
     ([s, src]) => new RegExp(src!).test(document.querySelector(s!)?.textContent ?? ''),
     [sel, re.source],
@@ -72,9 +72,9 @@ describe('app renderer in Chromium', { skip: missing ?? false }, () => {
       assert.ok(h.backend.calls.some((c) => c.startsWith('connect')), 'the daemon was asked to connect');
 
       // The chart moves: several samples, a non-zero peak, and the points count grows.
-      await page.waitForFunction(() => Number((document.querySelector('#chart') as HTMLElement).dataset.maxBps) > 0, null, { timeout: 10_000 });
+      await page.waitForFunction(() => Number((document.querySelector('#chart') as HTMLElement).dataset.maxBps) > 0, null, { timeout: 30_000 });
       const before = Number(await page.getAttribute('#chart', 'data-points'));
-      await page.waitForFunction((n) => Number((document.querySelector('#chart') as HTMLElement).dataset.points) > n, before, { timeout: 10_000 });
+      await page.waitForFunction((n) => Number((document.querySelector('#chart') as HTMLElement).dataset.points) > n, before, { timeout: 30_000 });
       assert.match(await textOf(page, '#rate-down'), /[1-9][\d.]* (kbit|Mbit)\/s/);
       assert.match(await textOf(page, '#rtt'), /\d+\.\d ms/);
       assert.notEqual(await textOf(page, '#total-down'), '0 B');
