@@ -287,8 +287,22 @@ export class QuicEndpoint implements DriverHost {
     this.isFlushScheduled = false;
     const list = this.dirty;
     this.dirty = [];
-    for (const d of list) if (d.isDirty) d.flush();
+    // One path flush for the whole turn: a relay with many busy connections then makes one
+    // sendmmsg per turn instead of one per connection.
+    this.isInFlushAll = true;
+    try {
+      for (const d of list) if (d.isDirty) d.flush();
+    } finally {
+      this.isInFlushAll = false;
+    }
+    if (this.hasUnflushed) {
+      this.hasUnflushed = false;
+      this.path.flush?.();
+    }
   };
+
+  private isInFlushAll = false;
+  private hasUnflushed = false;
 
   transmit(d: ConnDriver): void {
     const c = d.conn;
@@ -307,7 +321,8 @@ export class QuicEndpoint implements DriverHost {
     }
     if (sent) {
       d.noteSent(Date.now());
-      this.path.flush?.();
+      if (this.isInFlushAll) this.hasUnflushed = true;
+      else this.path.flush?.(); // timer-driven sends (retransmits, keep-alives) go out now
     }
   }
 
