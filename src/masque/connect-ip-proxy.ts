@@ -13,6 +13,7 @@
  *
  * Per-session logic lives in connect-ip-proxy-session.ts. Not safe across event loops.
  */
+import { respondRefusal } from './refuse.js';
 import type { H3Stream } from '../h3/h3-stream.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { FieldLine } from '../h3/qpack/types.js';
@@ -20,7 +21,6 @@ import { ipDst, ipVersion, isWellFormedIp } from '../wire/ip.js';
 import type { AddressPool } from './address-pool.js';
 import type { TargetPolicy } from './policy.js';
 import type { ConnectIpRequest } from './proxy-request.js';
-import { errToStatus, formatProxyStatus } from './proxy-status.js';
 import { encodeRouteAdvertisement, type IpAddressRange } from './connect-ip-capsules.js';
 import { Writer } from '../wire/writer.js';
 import { hasProtocolOverlap } from './connect-ip-packet.js';
@@ -204,12 +204,7 @@ export class ConnectIpProxy {
   /** @internal answers a refused request: status + proxy-status, end of stream */
   refuse(stream: H3Stream, err: unknown): void {
     this.counters.refused++;
-    const st = errToStatus(err);
-    try {
-      stream.respond([[':status', String(st.httpStatus)], ['proxy-status', formatProxyStatus(this.o.proxyName, st)]], { endStream: true });
-    } catch {
-      stream.reset(H3_CONNECT_ERROR);
-    }
+    respondRefusal(stream, this.o.proxyName, err);
   }
 }
 

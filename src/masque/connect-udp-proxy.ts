@@ -17,6 +17,7 @@
  * the stream with H3_CONNECT_ERROR; idleness ends it (FIN) after `idleTimeoutMs` (default
  * 2 minutes, the §3.1 floor).
  */
+import { respondRefusal } from './refuse.js';
 import type { RateLimiter } from './rate-limit.js';
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
@@ -27,7 +28,6 @@ import { H3_CONNECT_ERROR, H3_MESSAGE_ERROR } from '../h3/errors.js';
 import { CONTEXT_ID_PAYLOAD, MAX_UDP_PAYLOAD_BYTES, parseContextPayload } from '../h3/datagram.js';
 import type { ConnectUdpRequest } from './proxy-request.js';
 import { ProxyRequestError } from './errors.js';
-import { errToStatus, formatProxyStatus } from './proxy-status.js';
 import { policyDenial, type TargetPolicy } from './policy.js';
 import { parseIpAddress } from './ip-prefix.js';
 
@@ -125,12 +125,7 @@ export class ConnectUdpProxy {
   /** @internal */
   refuse(stream: H3Stream, err: unknown): void {
     this.counters.refused++;
-    const st = errToStatus(err);
-    try {
-      stream.respond([[':status', String(st.httpStatus)], ['proxy-status', formatProxyStatus(this.o.proxyName, st)]], { endStream: true });
-    } catch {
-      stream.reset(H3_CONNECT_ERROR);
-    }
+    respondRefusal(stream, this.o.proxyName, err);
   }
 
   /** @internal */

@@ -105,6 +105,20 @@ function setChecksumAt(buf: Uint8Array, at: number, c: number): void {
 }
 
 /**
+ * The ICMP error layout shared by v4 (RFC 792) and v6 (RFC 4443 §2.1): type, code, checksum
+ * (left zero here), a 32-bit rest-of-header, then the quoted packet. Checksums differ by family.
+ */
+function writeIcmpErrorBody(pkt: Uint8Array, icmp: number, type: number, code: number, rest: number, quote: Uint8Array): void {
+  pkt[icmp] = type;
+  pkt[icmp + 1] = code;
+  pkt[icmp + 4] = rest >>> 24;
+  pkt[icmp + 5] = (rest >>> 16) & 0xff;
+  pkt[icmp + 6] = (rest >>> 8) & 0xff;
+  pkt[icmp + 7] = rest & 0xff;
+  pkt.set(quote, icmp + ICMP_HEADER_BYTES);
+}
+
+/**
  * An ICMPv4 error about `orig` from `src` (the address of this node, 4 bytes), quoting as
  * much of `orig` as fits in 576 bytes (RFC 1812 §4.3.2.3). `rest` fills bytes 4..8 of the
  * ICMP header. Returns null when no error may be sent (see mayAnswerWithIcmpError).
@@ -115,13 +129,7 @@ export function buildIcmpv4Error(orig: Uint8Array, src: Uint8Array, type: number
   const pkt = new Uint8Array(IPV4_HEADER_BYTES + ICMP_HEADER_BYTES + quoteLen);
   writeIpv4Header(pkt, src, ipSrc(orig), IP_PROTO_ICMP, DEFAULT_TTL);
   const icmp = IPV4_HEADER_BYTES;
-  pkt[icmp] = type;
-  pkt[icmp + 1] = code;
-  pkt[icmp + 4] = rest >>> 24;
-  pkt[icmp + 5] = (rest >>> 16) & 0xff;
-  pkt[icmp + 6] = (rest >>> 8) & 0xff;
-  pkt[icmp + 7] = rest & 0xff;
-  pkt.set(orig.subarray(0, quoteLen), icmp + ICMP_HEADER_BYTES);
+  writeIcmpErrorBody(pkt, icmp, type, code, rest, orig.subarray(0, quoteLen));
   setChecksumAt(pkt, icmp + 2, internetChecksum(pkt, icmp, pkt.length - icmp));
   return pkt;
 }
@@ -151,13 +159,7 @@ export function buildIcmpv6Error(orig: Uint8Array, src: Uint8Array, type: number
   const pkt = new Uint8Array(IPV6_HEADER_BYTES + ICMP_HEADER_BYTES + quoteLen);
   writeIpv6Header(pkt, src, ipSrc(orig), IP_PROTO_ICMPV6, DEFAULT_TTL);
   const icmp = IPV6_HEADER_BYTES;
-  pkt[icmp] = type;
-  pkt[icmp + 1] = code;
-  pkt[icmp + 4] = rest >>> 24;
-  pkt[icmp + 5] = (rest >>> 16) & 0xff;
-  pkt[icmp + 6] = (rest >>> 8) & 0xff;
-  pkt[icmp + 7] = rest & 0xff;
-  pkt.set(orig.subarray(0, quoteLen), icmp + ICMP_HEADER_BYTES);
+  writeIcmpErrorBody(pkt, icmp, type, code, rest, orig.subarray(0, quoteLen));
   const len = pkt.length - icmp;
   setChecksumAt(pkt, icmp + 2, internetChecksum(pkt, icmp, len, pseudoHeaderSum(pkt, 0, IP_PROTO_ICMPV6, len)));
   return pkt;
