@@ -2,13 +2,12 @@
  * The client's data path: TUN ⇄ CONNECT-IP session.
  *   up:   one TUN read batch → one sendPacket per packet (each a DATAGRAM) → one QUIC flush
  *         for the whole batch (the driver flushes once per event-loop turn);
- *   down: packets from the session are copied into a TunWriteQueue and written to the TUN
- *         once per turn (one write call for many packets).
- * Nothing here allocates per packet on the up path; the down path copies once (the session's
- * buffer is only valid during its callback).
+ *   down: each packet from the session is written to the TUN at once, from the session's
+ *         buffer (valid during its callback only; a TUN fd takes one packet per write).
+ * Nothing here allocates per packet.
  */
 import type { TunDevice, PacketBatch } from '../tun/device.js';
-import { TunWriteQueue } from '../tun/write-queue.js';
+import { TunWriter } from '../tun/writer.js';
 
 /** What the pump needs from a CONNECT-IP session (src/masque/connect-ip-client.ts). */
 export interface PacketSession {
@@ -26,11 +25,11 @@ export interface PumpStats {
 
 export class Pump {
   readonly stats: PumpStats = { bytesUp: 0, bytesDown: 0, packetsUp: 0, packetsDown: 0, packetsDropped: 0 };
-  private readonly down: TunWriteQueue;
+  private readonly down: TunWriter;
   private isStopped = false;
 
   constructor(private readonly tun: TunDevice, private readonly session: PacketSession) {
-    this.down = new TunWriteQueue(tun);
+    this.down = new TunWriter(tun);
   }
 
   /** Packets dropped on either path (the session refused them, or the TUN did). */

@@ -6,8 +6,8 @@
  * role hooks (ClientH3Driver / ServerH3Driver differ only in those). Writes buffered by
  * flow control are retried in processWrites.
  *
- * Receive buffers: one stream buffer and one datagram buffer per driver, reused; datagram
- * payloads reach `onDatagram` as views into the latter (valid during the call only).
+ * Receive buffers: one stream buffer and one datagram stage per process, reused; datagram
+ * payloads reach `onDatagram` as views into the stage (valid during the call only).
  */
 import type { CloseInfo, QuicApp, QuicConnHandle } from '../quic/app.js';
 import { isMasqueError, MasqueError } from '../core/errors.js';
@@ -29,7 +29,30 @@ export interface H3CloseInfo {
 }
 
 const SHARED_RECV_BUF = new Uint8Array(65536);
-const SHARED_DGRAM_BUF = new Uint8Array(65536);
+const MAX_DGRAM = 65536;
+
+/** Received datagrams back to back (drained from quiche before streams, delivered after). */
+class DatagramStage {
+  readonly buf = new Uint8Array(4 * MAX_DGRAM);
+  /** End offset of each staged datagram. */
+  readonly ends = new Int32Array(1024);
+
+  /** Reads queued datagrams; returns how many. Stops while a maximal one still fits. */
+  fill(qc: QuicConnHandle): number {
+    const { buf, ends } = this;
+    let off = 0;
+    let count = 0;
+    while (buf.length - off >= MAX_DGRAM && count < ends.length) {
+      const n = qc.dgramRecv(buf.subarray(off));
+      if (n === null) break;
+      off += n;
+      ends[count++] = off;
+    }
+    return count;
+  }
+}
+const SHARED_STAGE = new DatagramStage();
+let stageInUse = false;
 
 export abstract class H3Driver implements QuicApp, StreamOwner {
   /** Resolves with the peer's SETTINGS; rejects if the connection closes first. */
@@ -45,7 +68,6 @@ export abstract class H3Driver implements QuicApp, StreamOwner {
   // are only used synchronously inside processReads, and what is handed out of them is valid
   // only during the callback (h3-stream.ts contract), so connections cannot see each other's.
   private readonly recvBuf = SHARED_RECV_BUF;
-  private readonly dgramBuf = SHARED_DGRAM_BUF;
   private closeError: H3Error | null = null;
   private resolveReady!: (s: H3Settings) => void;
   private rejectReady!: (e: Error) => void;
@@ -115,10 +137,25 @@ export abstract class H3Driver implements QuicApp, StreamOwner {
   processReads(qc: QuicConnHandle): void {
     const h3 = this.h3;
     if (!h3) return;
-    for (const id of qc.readableStreams()) this.readStream(qc, h3, id);
-    this.dispatch();
-    this.readDatagrams(qc, h3);
-    this.dispatch();
+    // Datagrams are taken out of quiche first so that readableStreams() is cheap when only
+    // datagrams arrived (quic/driver.ts), but delivered after the streams: a request's HEADERS
+    // and its first datagrams may come in one batch, and the stream must exist first.
+    // A handler that synchronously drove another connection's reads would overwrite the
+    // shared stage; none does today, but such a nested call gets a buffer of its own.
+    const stage = stageInUse ? new DatagramStage() : SHARED_STAGE;
+    stageInUse = true;
+    try {
+      let staged = stage.fill(qc);
+      for (const id of qc.readableStreams()) this.readStream(qc, h3, id);
+      this.dispatch();
+      while (staged > 0) {
+        this.deliverStaged(h3, stage, staged);
+        this.dispatch();
+        staged = stage.fill(qc);
+      }
+    } finally {
+      if (stage === SHARED_STAGE) stageInUse = false;
+    }
   }
 
   processWrites(): void {
@@ -167,11 +204,11 @@ export abstract class H3Driver implements QuicApp, StreamOwner {
     }
   }
 
-  private readDatagrams(qc: QuicConnHandle, h3: H3Conn): void {
-    const buf = this.dgramBuf;
-    for (let n = qc.dgramRecv(buf); n !== null; n = qc.dgramRecv(buf)) {
-      if (n === 0) continue;
-      const d = buf.subarray(0, n);
+  private deliverStaged(h3: H3Conn, stage: DatagramStage, count: number): void {
+    const { buf, ends } = stage;
+    for (let i = 0, start = 0; i < count; start = ends[i]!, i++) {
+      if (ends[i] === start) continue;
+      const d = buf.subarray(start, ends[i]);
       const id = h3.routeDatagram(d);
       if (id < 0) continue;
       const s = this.streams.get(id);

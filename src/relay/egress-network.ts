@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { LinuxTun } from '../tun/linux.js';
 import { configureInterface, type AppliedConfig } from '../tun/config.js';
 import type { PacketBatch } from '../tun/device.js';
-import { TunWriteQueue } from '../tun/write-queue.js';
+import { TunWriter } from '../tun/writer.js';
 import { MasqueError } from '../core/errors.js';
 
 export interface EgressNetworkOptions {
@@ -41,7 +41,7 @@ function run(cmd: string, args: string[], input?: string): Promise<void> {
 }
 
 export class EgressNetwork {
-  private readonly out: TunWriteQueue;
+  private readonly out: TunWriter;
   private readonly table: string;
   private sysctlBefore: string[] = [];
 
@@ -51,7 +51,7 @@ export class EgressNetwork {
     private readonly opts: EgressNetworkOptions,
   ) {
     this.table = `masque_relay_${process.pid}`;
-    this.out = new TunWriteQueue(tun);
+    this.out = new TunWriter(tun);
   }
 
   /** Opens the TUN and sets up forwarding and NAT. Needs CAP_NET_ADMIN. Throws TunError/MasqueError. */

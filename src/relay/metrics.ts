@@ -34,7 +34,9 @@ export class RelayMetrics {
   constructor(role: string, sample: () => RelaySample) {
     const registers = [this.registry];
     this.registry.setDefaultLabels({ role });
-    collectDefaultMetrics({ register: this.registry, prefix: 'masque_relay_process_' });
+    // The event-loop lag histogram samples on a native timer; prom-client's default (10 ms)
+    // woke an idle relay 100 times a second. 500 ms still shows a stalled loop.
+    collectDefaultMetrics({ register: this.registry, prefix: 'masque_relay_process_', eventLoopMonitoringPrecision: 500 });
     this.connections = new Gauge({ name: 'masque_relay_connections', help: 'Open QUIC connections', registers });
     this.connectionsTotal = new Counter({ name: 'masque_relay_connections_total', help: 'QUIC connections accepted', registers });
     this.authFailures = new Counter({ name: 'masque_relay_auth_failures_total', help: 'Refused authentications by reason', labelNames: ['reason'], registers });
