@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "udp",
-      "sources": ["udp.c"],
+      "sources": ["udp.c", "recv.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [

@@ -1,7 +1,8 @@
 /*
- * masque-relay UDP batch-send addon (Linux): send many datagrams with one sendmmsg(2) call,
+ * masque-relay UDP batch addon (Linux): send many datagrams with one sendmmsg(2) call,
  * optionally coalescing runs of equal-size datagrams to one destination with UDP GSO
- * (UDP_SEGMENT). Plain node_api.h, no node-addon-api; same style as native/tun.
+ * (UDP_SEGMENT); receive with recvmmsg(2) in recv.c. Plain node_api.h, no node-addon-api;
+ * same style as native/tun.
  *
  * Why: Node 20's dgram has no sendmmsg, and each `socket.send()` costs a napi crossing, a
  * request object and a syscall (FACTS.md: ~40 % of CPU is napi marshalling, ~20 % syscalls;
@@ -260,6 +261,8 @@ static napi_value js_sockaddr(napi_env env, napi_callback_info info) {
   return res;
 }
 
+napi_status udp_recv_register(napi_env env, napi_value exports); /* recv.c */
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
@@ -267,5 +270,6 @@ NAPI_MODULE_INIT() {
       {"ADDR_SLOT", NULL, NULL, NULL, NULL, make_int(env, ADDR_SLOT), napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (udp_recv_register(env, exports) != napi_ok) return NULL;
   return exports;
 }

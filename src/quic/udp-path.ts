@@ -5,13 +5,15 @@
  *
  * Sends are batched when native/udp is built (udp-batch.ts): `send()` copies into one
  * preallocated buffer and `flush()` (called by the endpoint after each burst) hands the batch
- * to the kernel in one sendmmsg. Without the addon every packet goes through `dgram.send`.
+ * to the kernel in one sendmmsg. Receives are batched too (udp-recv.ts: recvmmsg). Without
+ * the addon every packet goes through `dgram.send` and dgram's 'message'.
  */
 import dgram from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import type { HostPort, PacketPath } from './path.js';
 import { QuicError } from './errors.js';
-import { loadUdpBatchAddon, socketFd, UdpSendBatch } from './udp-batch.js';
+import { loadUdpBatchAddon, socketFd, UdpSendBatch, type UdpBatchAddon } from './udp-batch.js';
+import { UdpRecvBatch } from './udp-recv.js';
 
 export interface UdpPathOptions {
   recvBufferBytes?: number;
@@ -36,6 +38,9 @@ export class UdpPath implements PacketPath {
 
   /** The native send batch, or undefined (addon missing/disabled, no fd): per-packet dgram sends. */
   private readonly batch: UdpSendBatch | undefined;
+  private readonly addon: UdpBatchAddon | undefined;
+  private readonly fd: number | undefined;
+  private recv: UdpRecvBatch | undefined;
 
   private constructor(private readonly sock: dgram.Socket, opts: UdpPathOptions, connectedTo?: HostPort) {
     const a = sock.address();
@@ -46,6 +51,8 @@ export class UdpPath implements PacketPath {
     });
     const addon = opts.batch === false ? undefined : loadUdpBatchAddon();
     const fd = addon ? socketFd(sock) : undefined;
+    this.addon = addon;
+    this.fd = fd;
     if (addon && fd !== undefined) {
       this.batch = new UdpSendBatch(sock, fd, addon, {
         connected: connectedTo !== undefined,
@@ -112,16 +119,39 @@ export class UdpPath implements PacketPath {
     if (!this.closed) this.batch?.flush();
   }
 
+  /** True when datagrams arrive in native recvmmsg batches (for tests and diagnostics). */
+  get isRecvBatched(): boolean {
+    return this.recv !== undefined;
+  }
+
   onReceive(handler: (pkt: Uint8Array, from: HostPort) => void): void {
-    this.sock.on('message', (msg, rinfo) => {
-      if (!this.closed) handler(msg, { host: rinfo.address, port: rinfo.port });
-    });
+    const viaDgram = (): void => {
+      this.sock.on('message', (msg, rinfo) => {
+        if (!this.closed) handler(msg, { host: rinfo.address, port: rinfo.port });
+      });
+    };
+    if (this.addon && this.fd !== undefined && process.env.MASQUE_UDP_RECV_BATCH !== '0') {
+      this.recv = UdpRecvBatch.start(this.sock, this.fd, this.addon, this.connectedTo,
+        (pkt, from) => {
+          if (!this.closed) handler(pkt, from);
+        },
+        (n) => {
+          this.errors += n;
+        },
+        () => {
+          this.recv = undefined;
+          viaDgram();
+        });
+    }
+    if (this.recv === undefined) viaDgram();
   }
 
   close(): void {
     if (this.closed) return;
     this.batch?.close(); // what was queued (a CONNECTION_CLOSE, say) still goes out
     this.closed = true;
+    this.recv?.close();
+    this.recv = undefined;
     this.sock.close();
   }
 }

@@ -1,0 +1,144 @@
+/**
+ * Batched UDP receive for UdpPath: recvmmsg(2) through native/udp (recv.c), one JS call per
+ * batch instead of dgram's per-datagram recvmsg + 64 KiB malloc + ArrayBuffer + rinfo object +
+ * MakeCallback (docs/benchmarks.md: ~16 % of a loaded relay).
+ *
+ * The dgram socket keeps everything else (bind, connect, close, the send fallback): the addon
+ * polls a dup of its fd and dgram's own receiving is stopped through its handle. If the
+ * handle has no recvStop/recvStart (a future Node), this path is not used at all.
+ */
+import { SocketAddress } from 'node:net';
+import type dgram from 'node:dgram';
+import type { HostPort } from './path.js';
+import type { UdpBatchAddon } from './udp-batch.js';
+
+/** Receive side of the addon (native/udp/recv.c has the contract). */
+export interface UdpRecvAddon {
+  recvStart(fd: number, buf: Uint8Array, slot: number, maxBatch: number, lens: Int32Array,
+    addrs: Uint8Array, state: Int32Array, cb: (count: number, errno: number) => void): unknown;
+  recvClose(handle: unknown): void;
+  recvRef(handle: unknown, on: boolean): void;
+}
+
+/** Bytes per datagram slot: more than any path MTU here; a longer datagram is dropped (counted). */
+const SLOT = 4096;
+const BATCH = 64;
+const AF_INET6 = 10;
+/** Distinct source addresses remembered; the cache is dropped when full. */
+const MAX_SOURCES = 4096;
+
+interface DgramHandle {
+  recvStart(): number;
+  recvStop(): number;
+}
+
+/** dgram's internal handle, if it has what we need (read like socketFd in udp-batch.ts). */
+function dgramHandle(sock: dgram.Socket): DgramHandle | undefined {
+  for (const s of Object.getOwnPropertySymbols(sock)) {
+    if (s.description !== 'state symbol') continue;
+    const h = (sock as unknown as Record<symbol, { handle?: Partial<DgramHandle> }>)[s]?.handle;
+    return typeof h?.recvStop === 'function' && typeof h.recvStart === 'function' ? (h as DgramHandle) : undefined;
+  }
+  return undefined;
+}
+
+export type UdpRecvHandler = (pkt: Uint8Array, from: HostPort) => void;
+
+export class UdpRecvBatch {
+  private readonly buf = Buffer.allocUnsafeSlow(SLOT * BATCH);
+  private readonly lens = new Int32Array(BATCH);
+  private readonly addrs: Uint8Array;
+  private readonly view: DataView;
+  private readonly state = new Int32Array(2);
+  private readonly sources = new Map<number | string, HostPort>();
+  private reader: unknown;
+
+  private constructor(private readonly addon: UdpBatchAddon & UdpRecvAddon, private readonly dg: DgramHandle,
+    private readonly connectedTo: HostPort | undefined, private readonly onPacket: UdpRecvHandler,
+    private readonly onErrors: (n: number) => void, private readonly onStopped: () => void) {
+    this.addrs = new Uint8Array(BATCH * addon.ADDR_SLOT);
+    this.view = new DataView(this.addrs.buffer);
+  }
+
+  /**
+   * Starts native receiving on sock and stops dgram's; undefined when that is not possible
+   * (the caller then listens for 'message'). onStopped: the reader died (socket error) and
+   * dgram's receiving was switched back on: the caller must listen for 'message' now.
+   */
+  static start(sock: dgram.Socket, fd: number, addon: UdpBatchAddon, connectedTo: HostPort | undefined,
+    onPacket: UdpRecvHandler, onErrors: (n: number) => void, onStopped: () => void): UdpRecvBatch | undefined {
+    const a = addon as UdpBatchAddon & Partial<UdpRecvAddon>;
+    const dg = dgramHandle(sock);
+    if (typeof a.recvStart !== 'function' || dg === undefined) return undefined;
+    const b = new UdpRecvBatch(a as UdpBatchAddon & UdpRecvAddon, dg, connectedTo, onPacket, onErrors, onStopped);
+    try {
+      b.reader = a.recvStart(fd, b.buf, SLOT, BATCH, b.lens, b.addrs, b.state, b.onBatch);
+    } catch {
+      return undefined;
+    }
+    dg.recvStop(); // from here on only our dup reads the socket
+    return b;
+  }
+
+  close(): void {
+    if (this.reader === undefined) return;
+    this.addon.recvClose(this.reader);
+    this.reader = undefined;
+  }
+
+  private readonly onBatch = (count: number, errno: number): void => {
+    if (this.state[0] !== 0) {
+      this.onErrors(this.state[0]!);
+      this.state[0] = 0;
+    }
+    if (errno !== 0) {
+      // The reader stopped itself (the socket broke): give receiving back to dgram, whose
+      // 'error' event reports what it sees from now on.
+      this.onErrors(1);
+      this.close();
+      this.dg.recvStart();
+      this.onStopped();
+      return;
+    }
+    const { buf, lens } = this;
+    for (let i = 0; i < count; i++) {
+      const len = lens[i]!;
+      if (len < 0) {
+        this.onErrors(1); // longer than a slot: truncated by the kernel, useless to QUIC
+        continue;
+      }
+      const off = i * SLOT;
+      this.onPacket(buf.subarray(off, off + len), this.connectedTo ?? this.sourceOf(i));
+      if (this.reader === undefined) return; // the handler closed the path
+    }
+  };
+
+  /** The source of datagram i, parsed once per distinct address. */
+  private sourceOf(i: number): HostPort {
+    const v = this.view;
+    const o = i * this.addon.ADDR_SLOT;
+    const port = v.getUint16(o + 2);
+    const isV6 = v.getUint16(o, true) === AF_INET6;
+    const key: number | string = isV6
+      ? `${v.getUint32(o + 8)},${v.getUint32(o + 12)},${v.getUint32(o + 16)},${v.getUint32(o + 20)},${port}`
+      : v.getUint32(o + 4) * 65536 + port;
+    let hp = this.sources.get(key);
+    if (hp === undefined) {
+      hp = { host: isV6 ? formatV6(this.addrs, o + 8) : formatV4(this.addrs, o + 4), port };
+      if (this.sources.size >= MAX_SOURCES) this.sources.clear();
+      this.sources.set(key, hp);
+    }
+    return hp;
+  }
+}
+
+function formatV4(b: Uint8Array, o: number): string {
+  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
+}
+
+/** Canonical text (RFC 5952, as dgram's rinfo gives it) through Node's own formatter. */
+function formatV6(b: Uint8Array, o: number): string {
+  const groups: string[] = [];
+  for (let g = 0; g < 8; g++) groups.push(((b[o + 2 * g]! << 8) | b[o + 2 * g + 1]!).toString(16));
+  return new SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address;
+}
