@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "tun",
-      "sources": ["tun.c"],
+      "sources": ["tun.c", "gro.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [

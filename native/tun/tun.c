@@ -15,18 +15,23 @@
  *       -> handle. Reads packet i into buf[i*slotBytes + offset ...], its length into
  *       sizes[i], then calls cb once per batch. buf/sizes are only rewritten after cb returns.
  *   pollPause(handle)  pollResume(handle)  pollRef(handle, bool)  pollClose(handle)
- *   write(fd, bufs: Uint8Array[], offset, count, sizes: Int32Array|undefined) -> written
+ *   write(fd, bufs: Uint8Array[], offset, count, sizes: Int32Array|undefined, vnet?) -> written
+ *   writeArena(fd, buf, lens: Int32Array, count, vnet, gro) -> consumed   (gro.c)
  *   close(fd)
+ * vnet: the fd was opened with IFF_VNET_HDR; reads skip the header (pollStart's 8th
+ * argument), writes prepend an empty one.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <node_api.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -81,8 +86,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   struct ifreq ifr;
   memset(&ifr, 0, sizeof ifr);
   /* IFF_NO_PI: packets start at the IP header, no 4-byte prefix to strip or add. */
-  /* IFF_VNET_HDR (a virtio_net_hdr before each packet, for GSO): only the benchmark's load
-   * generator uses it so far, to offer more packets per syscall than a reader can take. */
+  /* IFF_VNET_HDR (a virtio_net_hdr before each packet, for GSO): lets writeArena hand the
+   * kernel a run of TCP segments as one super-segment (gro.c). */
   ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (multi ? IFF_MULTI_QUEUE : 0) | (vnet ? IFF_VNET_HDR : 0);
   memcpy(ifr.ifr_name, name, len < IFNAMSIZ ? len : IFNAMSIZ - 1);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
@@ -136,6 +141,7 @@ typedef struct {
   napi_async_cleanup_hook_handle cleanup;
   bool closed;
   bool paused;
+  bool vnet; /* the fd has IFF_VNET_HDR: each read starts with a header we skip */
 } reader_t;
 
 /* Before the cleanup hook exists (a failed start): just free. */
@@ -204,8 +210,19 @@ static void on_poll(uv_poll_t* h, int status, int events) {
   size_t cap = r->slot - r->offset;
   /* Drain until EAGAIN or the batch is full; a full batch leaves the fd readable, so epoll
    * (level-triggered) wakes us again on the next loop turn after other handles ran. */
+  struct virtio_net_hdr vh;
   while (n < r->max_batch) {
-    ssize_t k = read(r->fd, r->base + (size_t)n * r->slot + r->offset, cap);
+    uint8_t* dst = r->base + (size_t)n * r->slot + r->offset;
+    ssize_t k;
+    if (r->vnet) {
+      /* No offloads are enabled (TUNSETOFFLOAD), so the kernel hands us whole, checksummed
+       * packets and the header carries nothing we need. */
+      struct iovec iov[2] = {{&vh, sizeof vh}, {dst, cap}};
+      k = readv(r->fd, iov, 2);
+      if (k >= 0) k = k >= (ssize_t)sizeof vh ? k - (ssize_t)sizeof vh : 0;
+    } else {
+      k = read(r->fd, dst, cap);
+    }
     if (k < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) err = errno;
@@ -218,8 +235,15 @@ static void on_poll(uv_poll_t* h, int status, int events) {
 }
 
 static napi_value js_poll_start(napi_env env, napi_callback_info info) {
-  napi_value argv[7];
-  if (get_args(env, info, 7, argv)) return NULL;
+  napi_value argv[8];
+  size_t argc = 8;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 7) {
+    napi_throw_type_error(env, "ERR_TUN_ARGS", "missing arguments");
+    return NULL;
+  }
+  bool vnet = false;
+  if (argc > 7) CHECK(napi_get_value_bool(env, argv[7], &vnet));
   int32_t fd, slot, offset, max_batch;
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   CHECK(napi_get_value_int32(env, argv[2], &slot));
@@ -246,6 +270,7 @@ static napi_value js_poll_start(napi_env env, napi_callback_info info) {
   r->offset = (size_t)offset;
   r->sizes = sizes;
   r->max_batch = (uint32_t)max_batch;
+  r->vnet = vnet;
   /* Strong references keep the buffers (whose memory C writes into) alive until close. */
   CHECK(napi_create_reference(env, argv[1], 1, &r->buf_ref));
   CHECK(napi_create_reference(env, argv[4], 1, &r->sizes_ref));
@@ -333,8 +358,16 @@ static napi_value js_poll_close(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_write(napi_env env, napi_callback_info info) {
-  napi_value argv[5];
-  if (get_args(env, info, 5, argv)) return NULL;
+  napi_value argv[6];
+  size_t argc = 6;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 5) {
+    napi_throw_type_error(env, "ERR_TUN_ARGS", "missing arguments");
+    return NULL;
+  }
+  bool vnet = false;
+  if (argc > 5) CHECK(napi_get_value_bool(env, argv[5], &vnet));
+  static const struct virtio_net_hdr zero_hdr;
   int32_t fd, offset, count;
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   CHECK(napi_get_value_int32(env, argv[2], &offset));
@@ -367,7 +400,8 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
       return NULL;
     }
     ssize_t k;
-    do k = write(fd, (uint8_t*)data + offset, n);
+    struct iovec iov[2] = {{(void*)&zero_hdr, sizeof zero_hdr}, {(uint8_t*)data + offset, n}};
+    do k = vnet ? writev(fd, iov, 2) : write(fd, (uint8_t*)data + offset, n);
     while (k < 0 && errno == EINTR);
     if (k < 0) {
       /* EAGAIN: the kernel queue is full; report how many went out and let the caller drop. */
@@ -383,6 +417,35 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
     }
   }
   return make_int(env, count);
+}
+
+int tun_write_arena(int fd, uint8_t* buf, size_t buf_len, const int32_t* lens, int count, bool vnet, bool gro);
+
+static napi_value js_write_arena(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  if (get_args(env, info, 6, argv)) return NULL;
+  int32_t fd, count;
+  bool vnet, gro;
+  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_value_int32(env, argv[3], &count));
+  CHECK(napi_get_value_bool(env, argv[4], &vnet));
+  CHECK(napi_get_value_bool(env, argv[5], &gro));
+  napi_typedarray_type tt;
+  size_t buf_len, lens_len;
+  void *buf, *lens;
+  if (napi_get_typedarray_info(env, argv[1], &tt, &buf_len, &buf, NULL, NULL) != napi_ok || tt != napi_uint8_array ||
+      napi_get_typedarray_info(env, argv[2], &tt, &lens_len, &lens, NULL, NULL) != napi_ok || tt != napi_int32_array ||
+      count < 0 || (size_t)count > lens_len) {
+    napi_throw_type_error(env, "ERR_TUN_ARGS", "writeArena(fd, Uint8Array, Int32Array, count, vnet, gro)");
+    return NULL;
+  }
+  int r = tun_write_arena(fd, buf, buf_len, lens, count, vnet, gro);
+  if (r == -EINVAL) {
+    napi_throw_range_error(env, "ERR_TUN_ARGS", "packet extends past its buffer");
+    return NULL;
+  }
+  if (r < 0) return throw_errno(env, -r, "write");
+  return make_int(env, r);
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
@@ -405,6 +468,7 @@ NAPI_MODULE_INIT() {
       {"pollRef", NULL, js_poll_ref, NULL, NULL, NULL, napi_default, NULL},
       {"pollClose", NULL, js_poll_close, NULL, NULL, NULL, napi_default, NULL},
       {"write", NULL, js_write, NULL, NULL, NULL, napi_default, NULL},
+      {"writeArena", NULL, js_write_arena, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

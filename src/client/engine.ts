@@ -168,7 +168,7 @@ export class Engine implements TunnelBackend {
       await chain.close();
       return;
     }
-    this.tun ??= this.deps.openTun ? this.deps.openTun(this.cfg) : LinuxTun.open({ name: this.cfg.tun.name });
+    this.tun ??= this.deps.openTun ? this.deps.openTun(this.cfg) : LinuxTun.open({ name: this.cfg.tun.name, vnetHdr: true });
     const session = new TunnelSession(chain, this.tun, this.cfg, this.deps.log, this.deps.resolvConfPath);
     try {
       await session.start(plan.first.peer.host);

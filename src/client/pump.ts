@@ -2,8 +2,9 @@
  * The client's data path: TUN ⇄ CONNECT-IP session.
  *   up:   one TUN read batch → one sendPacket per packet (each a DATAGRAM) → one QUIC flush
  *         for the whole batch (the driver flushes once per event-loop turn);
- *   down: each packet from the session is written to the TUN at once, from the session's
- *         buffer (valid during its callback only; a TUN fd takes one packet per write).
+ *   down: packets from the session are copied into a TunWriter and written when the
+ *         carrying H3 driver ends its read pass (`flush()`, wired by TunnelSession), TCP
+ *         runs merged into super-segments (tun/writer.ts).
  * Nothing here allocates per packet.
  */
 import type { TunDevice, PacketBatch } from '../tun/device.js';
@@ -47,6 +48,11 @@ export class Pump {
     this.isStopped = true;
     this.session.onPacket = null;
     if (!this.tun.isClosed) this.tun.onRead(null);
+  }
+
+  /** Writes the packets received so far to the TUN (the end of a read pass). */
+  flush(): void {
+    this.down.flush();
   }
 
   private fromTun(b: PacketBatch): void {

@@ -52,10 +52,15 @@ export class TunnelSession {
     this.tun.setMtu(mtu);
     this.dns = await applyDns({ servers: this.cfg.dns.servers, resolvConfPath: this.resolvConfPath });
     this.pump.start();
+    // The driver carrying CONNECT-IP (the inner one on two hops) ends each read pass by
+    // flushing the packets it delivered, before it sends the ACKs for them.
+    this.chain.parts[this.chain.parts.length - 1]!.h3.afterReads = () => this.pump.flush();
     this.log.info({ addresses: this.addresses, mtu }, 'tunnel up');
   }
 
   async stop(): Promise<void> {
+    this.chain.parts[this.chain.parts.length - 1]!.h3.afterReads = null;
+    this.pump.flush();
     this.pump.stop();
     await this.dns?.restore().catch(() => undefined);
     await this.applied?.restore().catch(() => undefined);

@@ -59,6 +59,12 @@ export abstract class H3Driver implements QuicApp, StreamOwner {
   readonly ready: Promise<H3Settings>;
   /** Resolves once the QUIC connection is gone. Never rejects. */
   readonly closed: Promise<H3CloseInfo>;
+  /**
+   * Called at the end of each read pass, after the datagram handlers ran and before the
+   * connection transmits: a consumer that batches what handlers gave it (a TUN writer)
+   * flushes here, so the batch leaves before the ACKs for it do.
+   */
+  afterReads: (() => void) | null = null;
   protected readonly streams = new Map<number, H3Stream>();
   protected readonly isServer: boolean;
   private readonly opts: H3DriverOptions;
@@ -156,6 +162,7 @@ export abstract class H3Driver implements QuicApp, StreamOwner {
     } finally {
       if (stage === SHARED_STAGE) stageInUse = false;
     }
+    this.afterReads?.();
   }
 
   processWrites(): void {

@@ -56,7 +56,7 @@ export class EgressNetwork {
 
   /** Opens the TUN and sets up forwarding and NAT. Needs CAP_NET_ADMIN. Throws TunError/MasqueError. */
   static async open(o: EgressNetworkOptions): Promise<EgressNetwork> {
-    const tun = LinuxTun.open({ name: o.name ?? 'mqegress0', batchSize: 64 });
+    const tun = LinuxTun.open({ name: o.name ?? 'mqegress0', batchSize: 64, vnetHdr: true });
     let applied: AppliedConfig;
     try {
       applied = await configureInterface({ name: tun.name, addresses: [o.gateway4, o.gateway6], mtu: o.mtu });
@@ -94,9 +94,14 @@ export class EgressNetwork {
     );
   }
 
-  /** IpNetwork.send: a client packet that passed the proxy's checks. Copied; written this turn. */
+  /** IpNetwork.send: a client packet that passed the proxy's checks. Copied; written at flush(). */
   send(pkt: Uint8Array): void {
     this.out.push(pkt);
+  }
+
+  /** Writes what send() queued (each client connection's H3 driver calls this after its reads). */
+  flush(): void {
+    this.out.flush();
   }
 
   /** Packets the kernel would not take (queue full) or that were too big. */

@@ -132,6 +132,7 @@ export class RelayServer {
             settings: { enableConnectProtocol: true, h3Datagram: true },
             onRequest: (stream, fields) => router.onRequest(qc, st, stream, fields),
           });
+          if (network) h3.afterReads = () => network!.flush();
           metrics.connectionOpened();
           drivers.add(h3);
           void h3.closed.then(() => {

@@ -79,6 +79,16 @@ export interface TunDevice {
    */
   write(batch: WriteBatch): number;
 
+  /**
+   * Writes packets that lie back to back in `buf` (lengths in `lens`); returns how many were
+   * consumed (fewer only when the kernel queue is full). Unlike write(), the device may merge
+   * consecutive TCP segments of one flow into one super-segment (LinuxTun with `vnetHdr`,
+   * native/tun/gro.c) and rewrite their headers in `buf`, which is the caller's scratch
+   * space. Throws like write(): `ERR_TUN_PACKET_TOO_BIG` (before writing anything),
+   * `ERR_TUN_CLOSED`, `ERR_TUN_WRITE`.
+   */
+  writePackets(buf: Uint8Array, lens: Int32Array, count: number): number;
+
   /** Sets the MTU (Linux: SIOCSIFMTU, needs CAP_NET_ADMIN). Throws `ERR_TUN_MTU`. */
   setMtu(mtu: number): void;
 

@@ -17,12 +17,13 @@ export interface TunAddon {
   getMtu(name: string): number;
   setMtu(name: string, mtu: number): number;
   pollStart(fd: number, buf: Buffer, slotBytes: number, offset: number, sizes: Int32Array,
-    maxBatch: number, cb: (count: number, errno: number) => void): object;
+    maxBatch: number, cb: (count: number, errno: number) => void, vnet?: boolean): object;
   pollPause(h: object): void;
   pollResume(h: object): void;
   pollRef(h: object, on: boolean): void;
   pollClose(h: object): void;
-  write(fd: number, bufs: readonly Uint8Array[], offset: number, count: number, sizes: Int32Array | undefined): number;
+  write(fd: number, bufs: readonly Uint8Array[], offset: number, count: number, sizes: Int32Array | undefined, vnet?: boolean): number;
+  writeArena(fd: number, buf: Uint8Array, lens: Int32Array, count: number, vnet: boolean, gro: boolean): number;
   close(fd: number): void;
 }
 
@@ -54,6 +55,12 @@ export interface LinuxTunOptions extends TunOpenOptions {
   queues?: number;
   /** Read capacity per packet in bytes (default 65535, the largest IP packet). */
   maxPacketBytes?: number;
+  /**
+   * Open with IFF_VNET_HDR so writePackets() can hand the kernel runs of TCP segments as one
+   * super-segment (native/tun/gro.c). Reads and write() stay per packet. Default false;
+   * MASQUE_TUN_GRO=0 turns it off.
+   */
+  vnetHdr?: boolean;
 }
 
 /** One queue: its fd, its read buffer and the addon's poll handle. */
@@ -76,6 +83,7 @@ export class LinuxTun implements TunDevice {
   private onError: TunErrorHandler | undefined;
   private isRef = true;
   private closed = false;
+  private readonly vnet: boolean;
 
   /** Opens (creates, or attaches a queue to) a TUN device. Throws TunError `ERR_TUN_OPEN`. */
   static open(opts: LinuxTunOptions = {}): LinuxTun {
@@ -88,6 +96,7 @@ export class LinuxTun implements TunDevice {
     const nQueues = opts.queues ?? 1;
     if (!Number.isInteger(nQueues) || nQueues < 1) throw new RangeError(`bad queue count ${nQueues}`);
     const isMulti = opts.multiQueue === true || nQueues > 1;
+    this.vnet = opts.vnetHdr === true && process.env.MASQUE_TUN_GRO !== '0';
     this.offset = offset;
     this.batchSize = batchSize;
     // Round slots to 64 bytes so each packet starts cache-line aligned.
@@ -95,7 +104,7 @@ export class LinuxTun implements TunDevice {
     let name = opts.name ?? '';
     try {
       for (let i = 0; i < nQueues; i++) {
-        const [fd, actual] = a.open(name, isMulti);
+        const [fd, actual] = a.open(name, isMulti, this.vnet);
         name = actual;
         this.queues.push(this.makeQueue(fd));
       }
@@ -141,7 +150,7 @@ export class LinuxTun implements TunDevice {
         q.isPaused = true;
       } else if (!q.poll) {
         q.poll = a.pollStart(q.fd, q.buf, this.slotBytes, this.offset, q.batch.sizes, this.batchSize,
-          (count, errno) => this.deliver(q, count, errno));
+          (count, errno) => this.deliver(q, count, errno), this.vnet);
         if (!this.isRef) a.pollRef(q.poll, false);
         q.isPaused = false;
       } else if (q.isPaused) {
@@ -180,7 +189,19 @@ export class LinuxTun implements TunDevice {
     // The addon reads sizes straight from an Int32Array; other array-likes are copied once.
     const nativeSizes = sizes === undefined ? undefined : sizes instanceof Int32Array ? sizes : Int32Array.from(sizes);
     try {
-      return loadTunAddon().write(this.queues[0].fd, batch.bufs, offset, count, nativeSizes);
+      return loadTunAddon().write(this.queues[0].fd, batch.bufs, offset, count, nativeSizes, this.vnet);
+    } catch (e) {
+      throw tunErrorFromNative('ERR_TUN_WRITE', `write ${this.name}`, e);
+    }
+  }
+
+  writePackets(buf: Uint8Array, lens: Int32Array, count: number): number {
+    if (this.closed) throw new TunError('ERR_TUN_CLOSED', `tun: ${this.name} is closed`);
+    for (let i = 0; i < count; i++) {
+      if (lens[i]! > this.mtuBytes) throw new TunError('ERR_TUN_PACKET_TOO_BIG', `tun: packet of ${lens[i]} bytes exceeds MTU ${this.mtuBytes}`);
+    }
+    try {
+      return loadTunAddon().writeArena(this.queues[0].fd, buf, lens, count, this.vnet, this.vnet);
     } catch (e) {
       throw tunErrorFromNative('ERR_TUN_WRITE', `write ${this.name}`, e);
     }

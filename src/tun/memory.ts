@@ -92,6 +92,15 @@ export class MemoryTun implements TunDevice {
     return count;
   }
 
+  writePackets(buf: Uint8Array, lens: Int32Array, count: number): number {
+    if (this.closed) throw new TunError('ERR_TUN_CLOSED', `tun: ${this.name} is closed`);
+    for (let i = 0; i < count; i++) {
+      if (lens[i]! > this.mtuBytes) throw new TunError('ERR_TUN_PACKET_TOO_BIG', `tun: packet of ${lens[i]} bytes exceeds MTU ${this.mtuBytes}`);
+    }
+    for (let i = 0, off = 0; i < count; off += lens[i]!, i++) this.peer.enqueue(buf.slice(off, off + lens[i]!));
+    return count;
+  }
+
   private enqueue(pkt: Uint8Array): void {
     if (this.closed) return;
     if (this.inbox.length >= this.queueLimit) {

@@ -1,23 +1,33 @@
 /**
- * Writes packets from QUIC to a TUN device as they arrive (the client's down path and the
- * egress relay's up path).
+ * Packets from QUIC on their way to a TUN device (the client's down path and the egress
+ * relay's up path), written in one batch per burst of received datagrams.
  *
- * Each packet is written at once, straight from the caller's view: a TUN fd takes one
- * packet per write() whatever we do, so queueing to the end of the turn saved only N-API
- * crossings while it cost a copy per packet and put the write after the turn's QUIC sends
- * (an ACK went out before the packet reached the kernel: +0.1–0.2 ms per hop on an idle
- * path, docs/benchmarks.md).
+ * `push()` copies the packet into an arena (the caller's buffer is only valid during its
+ * callback); `flush()` hands the arena to the device in one call, which on a LinuxTun with
+ * `vnetHdr` merges consecutive TCP segments of a flow into one super-segment (native/tun/
+ * gro.c): one write and one trip through the kernel's forwarding for many packets.
+ *
+ * Who calls flush(): the H3 driver's `afterReads` hook, at the end of its datagram batch and
+ * before the connection transmits, so a packet reaches the kernel before the QUIC ACK for it
+ * is sent (docs/benchmarks.md: +0.1–0.2 ms per hop otherwise). A setImmediate flush covers a
+ * writer nobody flushes.
  *
  * `push()` never throws; packets longer than the device MTU, refused by a full kernel queue,
  * or written after close are dropped and counted in `dropped`.
  */
-import type { TunDevice, WriteBatch } from './device.js';
+import type { TunDevice } from './device.js';
+
+const ARENA_BYTES = 256 * 1024;
+const MAX_PACKETS = 256;
 
 export class TunWriter {
   /** Packets that did not reach the kernel. */
   dropped = 0;
-  private readonly one: Uint8Array[] = [new Uint8Array(0)];
-  private readonly batch: WriteBatch = { bufs: this.one, count: 1 };
+  private readonly arena = new Uint8Array(ARENA_BYTES);
+  private readonly lens = new Int32Array(MAX_PACKETS);
+  private count = 0;
+  private bytes = 0;
+  private isScheduled = false;
 
   constructor(private readonly tun: TunDevice) {}
 
@@ -26,15 +36,35 @@ export class TunWriter {
       this.dropped++;
       return;
     }
-    this.one[0] = pkt;
-    try {
-      if (this.tun.write(this.batch) !== 1) this.dropped++;
-    } catch {
-      this.dropped++; // ERR_TUN_WRITE (link down): nothing was written
-    } finally {
-      this.one[0] = EMPTY; // do not keep the caller's buffer alive
+    if (this.count === MAX_PACKETS || this.bytes + pkt.length > ARENA_BYTES) this.flush();
+    this.arena.set(pkt, this.bytes);
+    this.lens[this.count++] = pkt.length;
+    this.bytes += pkt.length;
+    if (!this.isScheduled) {
+      this.isScheduled = true;
+      setImmediate(this.safetyFlush);
     }
   }
-}
 
-const EMPTY = new Uint8Array(0);
+  /** Writes what is queued now. Cheap when empty. */
+  flush(): void {
+    const n = this.count;
+    if (n === 0) return;
+    this.count = 0;
+    this.bytes = 0;
+    if (this.tun.isClosed) {
+      this.dropped += n;
+      return;
+    }
+    try {
+      this.dropped += n - this.tun.writePackets(this.arena, this.lens, n);
+    } catch {
+      this.dropped += n; // ERR_TUN_WRITE (link down): nothing more was written
+    }
+  }
+
+  private readonly safetyFlush = (): void => {
+    this.isScheduled = false;
+    this.flush();
+  };
+}
