@@ -41,6 +41,14 @@ export interface QuicConfigOptions {
   idleTimeoutMs?: number;
   /** Send an ack-eliciting packet after this much silence, ms (keep NAT bindings and idle timers alive). */
   keepAliveMs?: number;
+  /**
+   * Hold an ACK that would go out alone for up to this long, ms, so that it rides on the
+   * reply (a tunneled ping's answer comes back within a fraction of a millisecond). RFC 9000
+   * §13.2.1 allows up to max_ack_delay (quiche: 25 ms); §13.2.2: a second packet, an app
+   * write or a handshake still sends at once. Default 1 (MASQUE_ACK_DELAY_MS overrides);
+   * 0 = always at once.
+   */
+  ackDelayMs?: number;
   /** QUIC DATAGRAM (RFC 9221). Default on, with these queue lengths. */
   dgram?: boolean;
   dgramRecvQueueLen?: number;
@@ -74,6 +82,7 @@ export interface QuicConfig {
   readonly alpn: string[];
   readonly pinSha256?: string[];
   readonly keepAliveMs: number;
+  readonly ackDelayMs: number;
   readonly maxUdpPayloadBytes: number;
   readonly keylogPath?: string;
   readonly resetSecret?: Uint8Array;
@@ -141,6 +150,7 @@ export function createQuicConfig(o: QuicConfigOptions): QuicConfig {
     alpn: o.alpn,
     pinSha256: o.pinSha256?.map((p) => p.toLowerCase().replace(/:/g, '')),
     keepAliveMs: o.keepAliveMs ?? 0,
+    ackDelayMs: o.ackDelayMs ?? envAckDelayMs(),
     maxUdpPayloadBytes: maxUdp,
     keylogPath: o.keylogPath,
     resetSecret: o.resetSecret,
@@ -152,4 +162,10 @@ export function createQuicConfig(o: QuicConfigOptions): QuicConfig {
 export function initialResetToken(secret: Uint8Array): bigint {
   const mac = createHmac('sha256', secret).update('masque-relay initial reset token').digest();
   return mac.readBigUInt64BE(0) * 2n ** 64n + mac.readBigUInt64BE(8);
+}
+
+/** MASQUE_ACK_DELAY_MS (0–25), else 1: lets an operator or a benchmark switch holding off. */
+function envAckDelayMs(): number {
+  const v = Number(process.env.MASQUE_ACK_DELAY_MS ?? 1);
+  return Number.isFinite(v) && v >= 0 && v <= 25 ? v : 1;
 }

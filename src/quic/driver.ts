@@ -45,6 +45,17 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
   private hasEstablished = false;
   private isFinished = false;
   private lastSendMs = Date.now();
+  /** Packets received since the last transmit, and whether the app wrote since then. */
+  private recvSinceSend = 0;
+  private hasAppWrites = false;
+  /** When a held ACK must go out (config.ackDelayMs), or Infinity when none is held. */
+  private ackDeadline = Infinity;
+  /**
+   * ACKs are never held before this time: quiche reports "established" before the handshake
+   * is confirmed, while the client's Finished and the Handshake-level ACKs must still go out
+   * at once (RFC 9000 §13.2.1), and it has no "confirmed" query; 200 ms is many RTTs here.
+   */
+  private holdFrom = Infinity;
   private readonly cidKeys = new Set<string>();
   private readonly counters = { dgramsDroppedSendQueueFull: 0, dgramsRecv: 0, dgramsSent: 0 };
 
@@ -81,11 +92,15 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     } catch {
       // quiche already queued a CONNECTION_CLOSE if the error was fatal (e.g. TlsFail).
     }
+    this.recvSinceSend++;
     if (!this.isDirty) this.host.markDirty(this);
   }
 
-  /** The per-turn loop. Called by the endpoint; safe to call when nothing happened. */
-  flush(): void {
+  /**
+   * The per-turn loop. Called by the endpoint (and by the timer with `isTimer`); safe to
+   * call when nothing happened.
+   */
+  flush(isTimer = false): void {
     this.isDirty = false;
     if (this.isFinished) return;
     const c = this.conn;
@@ -100,9 +115,27 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
       // An application bug must not take the endpoint down: close this connection only.
       this.closeQuietly(false, 0x1, `internal error: ${(e as Error).message}`.slice(0, 100));
     }
+    if (!isTimer && this.shouldHoldAck()) {
+      if (this.ackDeadline === Infinity) this.ackDeadline = Date.now() + this.config.ackDelayMs;
+      this.armTimer();
+      return;
+    }
+    this.ackDeadline = Infinity;
+    this.recvSinceSend = 0;
+    this.hasAppWrites = false;
     this.host.transmit(this);
     if (c.isClosed()) this.finish();
     else this.armTimer();
+  }
+
+  /**
+   * True when what this turn would send is only an ACK for one packet: hold it (see
+   * QuicConfigOptions.ackDelayMs). Anything the app wrote, queued datagrams (a packet that
+   * opened the congestion window), a second packet or a fresh handshake send at once.
+   */
+  private shouldHoldAck(): boolean {
+    return this.config.ackDelayMs > 0 && !this.hasAppWrites && this.recvSinceSend < 2 && Date.now() >= this.holdFrom &&
+      this.conn.dgramSendQueueLen() === 0 && !this.conn.isClosed();
   }
 
   /** @internal — the endpoint's send loop reports each packet here for keep-alive accounting. */
@@ -112,6 +145,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
 
   private establish(): void {
     this.hasEstablished = true;
+    this.holdFrom = Date.now() + 200;
     if (this.expectedIp !== undefined) {
       const leaf = this.conn.peerCertChain()?.[0];
       if (!leaf || new X509Certificate(leaf).checkIP(this.expectedIp) === undefined) {
@@ -161,6 +195,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     const t = this.conn.timeout();
     // quiche's timeout() is whole ms, truncated: +1 so we never fire early and spin (FACTS.md).
     let at = t === null ? Infinity : Date.now() + t + 1;
+    at = Math.min(at, this.ackDeadline);
     if (this.config.keepAliveMs > 0 && this.hasEstablished) at = Math.min(at, this.lastSendMs + this.config.keepAliveMs);
     this.host.timers.schedule(this, at);
   }
@@ -172,7 +207,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     if (this.config.keepAliveMs > 0 && this.hasEstablished && nowMs - this.lastSendMs >= this.config.keepAliveMs) {
       this.conn.sendAckEliciting();
     }
-    this.flush();
+    this.flush(true);
   }
 
   private finish(): void {
@@ -241,6 +276,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
 
   streamSend(streamId: number, data: Uint8Array, fin: boolean): number | null {
     this.check();
+    this.hasAppWrites = true;
     try {
       return this.conn.streamSend(streamId, data, fin);
     } catch (e) {
@@ -250,6 +286,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
 
   streamShutdown(streamId: number, dir: 'read' | 'write', code: number): void {
     if (this.isFinished) return;
+    this.hasAppWrites = true;
     try {
       this.conn.streamShutdown(streamId, dir === 'read' ? 0 : 1, code);
     } catch {
@@ -273,6 +310,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
 
   dgramSend(data: Uint8Array): boolean {
     if (this.isFinished) return false;
+    this.hasAppWrites = true;
     try {
       if (this.conn.dgramSend(data) === null) {
         this.counters.dgramsDroppedSendQueueFull++;
@@ -304,11 +342,13 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
   }
 
   wake(): void {
+    this.hasAppWrites = true; // a wake means the app has something to send: never hold it
     if (!this.isDirty && !this.isFinished) this.host.markDirty(this);
   }
 
   close(isApp: boolean, code: number, reason = ''): void {
     if (this.isFinished) return;
+    this.hasAppWrites = true; // the CONNECTION_CLOSE goes out this turn
     this.closeQuietly(isApp, code, reason);
     this.wake();
   }

@@ -1,0 +1,79 @@
+/**
+ * Held ACKs (QuicConfigOptions.ackDelayMs, RFC 9000 §13.2): a packet that asks for nothing
+ * but an ACK is acknowledged after the delay, not at once; a second packet, or anything the
+ * app writes, sends at once; ackDelayMs 0 restores ACK-at-once.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { QuicEndpoint } from '../../../src/quic/endpoint.js';
+import { MemoryNetwork } from '../../../src/quic/memory-path.js';
+import { echoServer, TestClient, clientConfig, within } from '../../helpers/quic.js';
+
+const turns = (n: number) => new Promise<void>((r) => {
+  const step = (k: number) => (k === 0 ? r() : setImmediate(() => step(k - 1)));
+  step(n);
+});
+
+async function setup(ackDelayMs: number) {
+  const net = new MemoryNetwork();
+  const sp = net.bind('10.0.0.1', 443);
+  const server = await echoServer(sp);
+  const client = new QuicEndpoint({ path: net.bind('10.0.0.2') });
+  const app = new TestClient();
+  const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs }), app });
+  await within(app.established, 5000, 'handshake');
+  await new Promise((r) => setTimeout(r, 250)); // past the handshake guard (driver.ts holdFrom)
+  const srv = server.conns[0]!;
+  const sent = () => conn.stats().sentPackets;
+  const close = async () => {
+    await client.close();
+    await server.ep.close();
+  };
+  return { app, conn, srv, sent, close };
+}
+
+test('a lone ACK waits for ackDelayMs, then goes out', async () => {
+  const { app, srv, sent, close } = await setup(20);
+  const before = sent();
+  srv.dgramSend(new Uint8Array([1, 2, 3]));
+  srv.wake();
+  await app.until(() => app.dgramCount === 1);
+  await turns(5);
+  assert.equal(sent() - before, 0, 'no ACK-only packet right away');
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(sent() - before, 1, 'the ACK went out after the delay');
+  await close();
+});
+
+test('a second packet, or an app write, sends at once', async () => {
+  const { app, conn, srv, sent, close } = await setup(1000);
+  let before = sent();
+  srv.dgramSend(new Uint8Array([1]));
+  srv.wake();
+  await app.until(() => app.dgramCount === 1);
+  srv.dgramSend(new Uint8Array([2]));
+  srv.wake();
+  await app.until(() => app.dgramCount === 2);
+  await turns(5);
+  assert.equal(sent() - before, 1, 'every second packet is acknowledged at once (RFC 9000 §13.2.2)');
+  before = sent();
+  srv.dgramSend(new Uint8Array([3]));
+  srv.wake();
+  await app.until(() => app.dgramCount === 3);
+  conn.dgramSend(new Uint8Array([4]));
+  conn.wake();
+  await turns(5);
+  assert.equal(sent() - before, 1, 'the app write carried the ACK without waiting');
+  await close();
+});
+
+test('ackDelayMs 0 acknowledges at once', async () => {
+  const { app, srv, sent, close } = await setup(0);
+  const before = sent();
+  srv.dgramSend(new Uint8Array([1]));
+  srv.wake();
+  await app.until(() => app.dgramCount === 1);
+  await turns(5);
+  assert.equal(sent() - before, 1);
+  await close();
+});
