@@ -24,7 +24,11 @@ export interface UdpPathOptions {
   batch?: boolean;
   /** Packets per batch (default 64). */
   batchPackets?: number;
-  /** UDP GSO for runs of equal-size packets (default: MASQUE_UDP_GSO=1). */
+  /**
+   * UDP GSO for runs of equal-size packets (default on; MASQUE_UDP_GSO=0 turns it off). Off
+   * until the receivers got cheaper (recvmmsg, TUN GRO): now +15-20 % single hop
+   * (docs/benchmarks.md).
+   */
   gso?: boolean;
 }
 
@@ -57,7 +61,7 @@ export class UdpPath implements PacketPath {
       this.batch = new UdpSendBatch(sock, fd, addon, {
         connected: connectedTo !== undefined,
         maxPackets: opts.batchPackets,
-        gso: opts.gso ?? process.env.MASQUE_UDP_GSO === '1',
+        gso: opts.gso ?? process.env.MASQUE_UDP_GSO !== '0',
         onErrors: (n) => {
           this.errors += n;
         },
