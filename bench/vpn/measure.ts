@@ -21,6 +21,8 @@ export interface PathResult {
   tcpMbps: number;
   udpMbps: number;
   rttMs: number;
+  /** Median RTT of pings 2 ms apart (the processes stay warm). */
+  rttBackToBackMs: number;
   rttLoadedMs: number;
   /** Per labelled process, plus `box`: the whole machine (max 100 × CPUs), over the TCP runs. */
   cpuPct: Record<string, number>;
@@ -159,6 +161,9 @@ export async function measurePath(tb: Testbed, path: string, target: string, pid
   const srv = await startIperfServer(tb, target);
   try {
     const rttMs = median(await pingTimes(tb, target, 20, 0.05));
+    // The same pings 2 ms apart: what a path adds when its processes are warm (caches, TLB,
+    // branch predictors), against rttMs where each ping finds them cold (docs/benchmarks.md).
+    const rttBackToBackMs = median(await pingTimes(tb, target, 200, 0.002));
     const tcp: number[] = [];
     const cpu = startCpuSample(pids);
     for (let i = 0; i < opts.runs; i++) tcp.push(await iperf(tb, target, opts.seconds, false));
@@ -171,6 +176,7 @@ export async function measurePath(tb: Testbed, path: string, target: string, pid
       tcpMbps: round(median(tcp), 1),
       udpMbps: round(median(udp), 1),
       rttMs: round(rttMs, 3),
+      rttBackToBackMs: round(rttBackToBackMs, 3),
       rttLoadedMs: round(rttLoadedMs, 3),
       cpuPct,
     };

@@ -54,12 +54,19 @@ export class TunnelSession {
     this.pump.start();
     // The driver carrying CONNECT-IP (the inner one on two hops) ends each read pass by
     // flushing the packets it delivered, before it sends the ACKs for them.
-    this.chain.parts[this.chain.parts.length - 1]!.h3.afterReads = () => this.pump.flush();
+    const parts = this.chain.parts;
+    parts[parts.length - 1]!.h3.afterReads = () => this.pump.flush();
+    // Two hops: what the outer connection delivered to the inner one is processed now, not
+    // one event-loop iteration later (QuicEndpoint.flushNow).
+    for (let i = 0; i + 1 < parts.length; i++) {
+      const inner = parts[i + 1]!.endpoint;
+      parts[i]!.h3.afterReads = () => inner.flushNow();
+    }
     this.log.info({ addresses: this.addresses, mtu }, 'tunnel up');
   }
 
   async stop(): Promise<void> {
-    this.chain.parts[this.chain.parts.length - 1]!.h3.afterReads = null;
+    for (const p of this.chain.parts) p.h3.afterReads = null;
     this.pump.flush();
     this.pump.stop();
     await this.dns?.restore().catch(() => undefined);

@@ -88,6 +88,8 @@ export interface QuicConnHandle {
 
   /** Schedules a flush this turn after writes made outside the hooks. Cheap; coalesced. */
   wake(): void;
+  /** Runs the owning endpoint's pending flush now (QuicEndpoint.flushNow); optional. */
+  flushNow?(): void;
   /** Closes with CONNECTION_CLOSE (app or transport). Idempotent. */
   close(isApp: boolean, code: number, reason?: string): void;
   stats(): ConnStats;

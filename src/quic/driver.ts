@@ -25,6 +25,7 @@ export interface DriverHost {
   registerCid(key: string, d: ConnDriver): void;
   unregisterCid(key: string): void;
   driverClosed(d: ConnDriver): void;
+  flushNow(): void;
 }
 
 /** Spare source CIDs we hand the peer so it can migrate (RFC 9000 §5.1.1). */
@@ -344,6 +345,10 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
   wake(): void {
     this.hasAppWrites = true; // a wake means the app has something to send: never hold it
     if (!this.isDirty && !this.isFinished) this.host.markDirty(this);
+  }
+
+  flushNow(): void {
+    this.host.flushNow();
   }
 
   close(isApp: boolean, code: number, reason = ''): void {

@@ -304,6 +304,16 @@ export class QuicEndpoint implements DriverHost {
   private isInFlushAll = false;
   private hasUnflushed = false;
 
+  /**
+   * Runs this turn's pending flush now instead of on the next setImmediate. For endpoints
+   * stacked in one process (the client's inner QUIC inside the outer's CONNECT-UDP): a
+   * flush scheduled from inside another endpoint's flush would otherwise wait a whole
+   * event-loop iteration. No-op when nothing is pending or a flush is running.
+   */
+  flushNow(): void {
+    if (this.isFlushScheduled && !this.isInFlushAll) this.flushAll();
+  }
+
   transmit(d: ConnDriver): void {
     const c = d.conn;
     const buf = this.sendBuf;

@@ -1,7 +1,7 @@
 /**
  * Held ACKs (QuicConfigOptions.ackDelayMs, RFC 9000 §13.2): a packet that asks for nothing
  * but an ACK is acknowledged after the delay, not at once; a second packet, or anything the
- * app writes, sends at once; ackDelayMs 0 restores ACK-at-once.
+ * app writes, sends at once; ackDelayMs 0 restores ACK-at-once. Also QuicEndpoint.flushNow.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -74,6 +74,20 @@ test('ackDelayMs 0 acknowledges at once', async () => {
   srv.wake();
   await app.until(() => app.dgramCount === 1);
   await turns(5);
+  assert.equal(sent() - before, 1);
+  await close();
+});
+
+test('flushNow() runs a pending flush at once instead of on the next setImmediate', async () => {
+  const { conn, sent, close } = await setup(1);
+  const endpoint = (conn as unknown as { host: QuicEndpoint }).host;
+  const before = sent();
+  conn.dgramSend(new Uint8Array([9]));
+  conn.wake();
+  assert.equal(sent() - before, 0, 'nothing sent before the flush');
+  endpoint.flushNow();
+  assert.equal(sent() - before, 1, 'sent synchronously');
+  endpoint.flushNow(); // nothing pending: a no-op
   assert.equal(sent() - before, 1);
   await close();
 });
