@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ControlClient } from '../../src/control/client.js';
 import { createAutostart } from './main/autostart.js';
-import { DaemonLink, type LinkClient } from './main/daemon-link.js';
+import { DaemonLink, type LinkClient, type LinkEvent } from './main/daemon-link.js';
 import { createIpcHandlers, dispatchInvoke } from './main/ipc-handlers.js';
 import { notifyFor } from './main/tray-controller.js';
 import { CONTENT_SECURITY_POLICY, RENDERER_ENTRY, serveStatic } from './main/window.js';
@@ -105,6 +105,14 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
         res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
         res.write(': masque dev bridge\n\n');
         streams.add(res);
+        // First the current state, as the daemon's own /v0/events starts: what the link
+        // emitted between the page's app:snapshot and this stream's start would otherwise
+        // never reach the page (seen as a window stuck on "daemon…" or "Connecting…").
+        const now = link.snapshot();
+        const first: LinkEvent[] = [{ type: 'daemon', daemon: now.daemon }, { type: 'tunnel', tunnel: now.tunnel }];
+        if (now.settings) first.push({ type: 'settings', settings: now.settings });
+        first.push({ type: 'relays', relays: now.relays });
+        for (const ev of first) notifyFor(ev, (channel, payload) => res.write(`event: ${channel}\ndata: ${JSON.stringify(payload)}\n\n`));
         req.on('close', () => streams.delete(res));
         return;
       }

@@ -46,10 +46,12 @@ describe('app renderer against relay-cli daemon', { skip: missing ?? false }, ()
   test('connect and disconnect through the daemon; settings come from its config', async () => {
     const { page } = browser;
     await page.goto(dev.pageUrl);
-    // The link to the daemon must come up. Seen twice in full CI runs (never alone): the first
-    // link attempt did not reach 'daemon ok' within 30 s. Open issue: until it is explained,
-    // press the window's own Retry button once (what a user would do), print the page if it
-    // still fails, and keep asserting that the link comes up.
+    // The link to the daemon must come up. Full CI runs showed the window stuck on "daemon…"
+    // (an event emitted before the page's event stream opened was lost: the dev bridge now
+    // waits for the stream before its first invoke, and the server starts every stream with
+    // the current state) and on "Connecting…" (the connect answer overtook by the "connected"
+    // event rolled the window back: the renderer now ignores answers older than the last
+    // event). The Retry press stays as what a user would do; failures print the page.
     const isLinked = () => document.querySelector('#daemon-pill')?.textContent === 'daemon ok';
     try {
       await page.waitForFunction(isLinked, null, { timeout: 10_000 });
@@ -59,7 +61,12 @@ describe('app renderer against relay-cli daemon', { skip: missing ?? false }, ()
       await page.waitForFunction(isLinked, null, { timeout: 20_000 });
     }
     await page.click('#toggle');
-    await page.waitForFunction(() => document.querySelector('#state-text')?.textContent === 'Connected', null, { timeout: 30_000 });
+    try {
+      await page.waitForFunction(() => document.querySelector('#state-text')?.textContent === 'Connected', null, { timeout: 30_000 });
+    } catch (e) {
+      const body = (await page.evaluate(() => document.body.innerText)).slice(0, 600).replace(/\n/g, ' | ');
+      throw new Error(`not Connected; page: ${body}\ndaemon output (last 2000):\n${daemon.output().slice(-2000)}`, { cause: e });
+    }
     assert.match(await page.locator('#addresses').innerText(), /100\.64\.0\.2\/32/);
     await page.click('#settings summary');
     assert.equal(await page.isChecked('#kill-switch'), false);

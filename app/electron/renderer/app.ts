@@ -56,6 +56,8 @@ class App {
   /** The last failed action (connect, disconnect, chain change), shown until the next success. */
   private actionError: string | null = null;
   private isBusy = false;
+  /** Tunnel events received so far (an invoke answer older than the last event is ignored). */
+  private tunnelEvents = 0;
   private readonly chart = new ThroughputChart(el<HTMLCanvasElement>('chart'));
   private readonly settingsView: SettingsView;
 
@@ -109,6 +111,7 @@ class App {
   }
 
   private onTunnel(t: TunnelState): void {
+    this.tunnelEvents++;
     this.tunnel = t;
     if (t.state === 'connected') this.actionError = null;
     if (t.state !== 'connected') this.lastSample = null;
@@ -142,10 +145,14 @@ class App {
     this.isBusy = true;
     this.actionError = null;
     this.renderTunnel();
+    const seenBefore = this.tunnelEvents;
     const r = this.isActive() ? await this.bridge.invoke('tunnel:disconnect', undefined) : await this.bridge.invoke('tunnel:connect', {});
     this.isBusy = false;
     if (r.type === 'error') this.actionError = r.code ? `${r.message} (${r.code})` : r.message;
-    else if (this.tunnel.state !== r.value.state) this.tunnel = r.value; // events normally beat this; keep whichever is newer
+    // The answer is the state when the daemon took the request; a tunnel event that arrived
+    // meanwhile is newer (under load, "connected" came before the answer "connecting", and
+    // the window then showed "Connecting…" for good).
+    else if (this.tunnelEvents === seenBefore) this.tunnel = r.value;
     this.renderTunnel();
   }
 

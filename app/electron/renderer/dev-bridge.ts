@@ -5,14 +5,25 @@
  */
 import { channelsOfKind, type IpcResult, type MasqueBridge } from '../shared/ipc-schema.js';
 
+const OPEN_WAIT_MS = 3000;
+
 /** Build the bridge against `origin` (the page's own origin by default). */
 export function createDevBridge(origin = window.location.origin): MasqueBridge {
   const listeners = new Map<string, Set<(payload: unknown) => void>>();
   let source: EventSource | null = null;
+  // Invokes wait until the event stream is open (at most OPEN_WAIT_MS): a snapshot taken
+  // before the stream existed would miss what happened in between (the window stayed on
+  // "daemon…" or "Connecting…"). The server also starts each stream with the current state.
+  let opened: Promise<void> = Promise.resolve();
 
   const ensureSource = (): void => {
     if (source) return;
-    source = new EventSource(`${origin}/ipc/events`);
+    const s = new EventSource(`${origin}/ipc/events`);
+    source = s;
+    opened = new Promise((resolve) => {
+      s.addEventListener('open', () => resolve(), { once: true });
+      setTimeout(resolve, OPEN_WAIT_MS);
+    });
     for (const channel of channelsOfKind('notify')) {
       source.addEventListener(channel, (ev) => {
         const payload: unknown = JSON.parse((ev as MessageEvent<string>).data);
@@ -30,6 +41,8 @@ export function createDevBridge(origin = window.location.origin): MasqueBridge {
 
   return {
     async invoke(channel, arg) {
+      ensureSource();
+      await opened;
       try {
         const res = await post('invoke', channel, arg);
         return (await res.json()) as IpcResult<never>;
