@@ -36,16 +36,11 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "util.h"
+
 #define ADDR_SLOT ((int)sizeof(struct sockaddr_in6))
 #define MAX_BATCH 256
 
-#define CHECK(call)                                                   \
-  do {                                                                \
-    if ((call) != napi_ok) {                                          \
-      napi_throw_error(env, "ERR_UDP_NAPI", "napi call failed: " #call); \
-      return NULL;                                                    \
-    }                                                                 \
-  } while (0)
 
 typedef struct {
   uv_poll_t poll;
@@ -200,20 +195,7 @@ static void on_poll(uv_poll_t* h, int status, int events) {
   if (n > 0) deliver(r, n, 0);
 }
 
-static int get_args(napi_env env, napi_callback_info info, size_t n, napi_value* argv) {
-  size_t argc = n;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
-    napi_throw_type_error(env, "ERR_UDP_ARGS", "missing arguments");
-    return -1;
-  }
-  return 0;
-}
 
-static int typed_info(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* len) {
-  napi_typedarray_type tt;
-  if (napi_get_typedarray_info(env, v, &tt, len, data, NULL, NULL) != napi_ok || tt != want) return -1;
-  return 0;
-}
 
 static napi_value js_recv_start(napi_env env, napi_callback_info info) {
   napi_value argv[8];
@@ -225,9 +207,12 @@ static napi_value js_recv_start(napi_env env, napi_callback_info info) {
   void *base, *lens, *addrs, *state;
   size_t buf_len, lens_len, addrs_len, state_len;
   CHECK(napi_get_buffer_info(env, argv[1], &base, &buf_len));
-  if (typed_info(env, argv[4], napi_int32_array, &lens, &lens_len) ||
-      typed_info(env, argv[5], napi_uint8_array, &addrs, &addrs_len) ||
-      typed_info(env, argv[6], napi_int32_array, &state, &state_len) || slot <= 0 ||
+  if (typed(env, argv[4], napi_int32_array, &lens, &lens_len) ||
+      typed(env, argv[5], napi_uint8_array, &addrs, &addrs_len) ||
+      typed(env, argv[6], napi_int32_array, &state, &state_len)) {
+    return NULL;
+  }
+  if (slot <= 0 ||
       max_batch <= 0 || max_batch > MAX_BATCH || lens_len < (size_t)max_batch ||
       addrs_len < (size_t)max_batch * ADDR_SLOT || state_len < 2 ||
       (size_t)slot * (size_t)max_batch > buf_len) {

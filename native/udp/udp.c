@@ -43,6 +43,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "util.h"
+
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
@@ -58,29 +60,8 @@
 /* One GSO super-datagram must fit a 64 KiB IP packet with headers. */
 #define GSO_MAX_BYTES 65000
 
-#define CHECK(call)                                                   \
-  do {                                                                \
-    if ((call) != napi_ok) {                                          \
-      napi_throw_error(env, "ERR_UDP_NAPI", "napi call failed: " #call); \
-      return NULL;                                                    \
-    }                                                                 \
-  } while (0)
 
-static napi_value make_int(napi_env env, int64_t v) {
-  napi_value r;
-  napi_create_int64(env, v, &r);
-  return r;
-}
 
-/* A typed array's data and element count; -1 (with a TypeError) if it is not of type want. */
-static int typed(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* len) {
-  napi_typedarray_type tt;
-  if (napi_get_typedarray_info(env, v, &tt, len, data, NULL, NULL) != napi_ok || tt != want) {
-    napi_throw_type_error(env, "ERR_UDP_ARGS", want == napi_int32_array ? "expected Int32Array" : "expected Uint8Array");
-    return -1;
-  }
-  return 0;
-}
 
 static int addr_len(const uint8_t* slot) {
   return ((const struct sockaddr*)slot)->sa_family == AF_INET6 ? (int)sizeof(struct sockaddr_in6)
