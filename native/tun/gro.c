@@ -15,12 +15,12 @@
  * the first one's size, 64 KiB total at most. Anything else is written as it is.
  *
  *   writeArena(fd, buf: Uint8Array, lens: Int32Array, count, vnet: boolean, gro: boolean)
- *       -> consumed packets (fewer than count on EAGAIN: the kernel queue is full)
+ *       -> packets the kernel took: fewer than count when its queue filled (EAGAIN: the rest
+ *          were not written) or when it refused some (EINVAL…: those are dropped)
  *   Packets lie back to back in buf. vnet: the fd was opened with IFF_VNET_HDR (every write
  *   starts with a header). gro: merge runs (needs vnet). Headers of merged runs are rewritten
  *   in place in buf (lengths, IPv4 checksum, TCP pseudo-header sum): buf is the caller's
- *   scratch arena. Packets the kernel refuses one by one (EINVAL…) are dropped and counted in
- *   the return value as consumed; a fatal error throws with `written`.
+ *   scratch arena. A fatal error (EBADF, EIO when the link is down) throws.
  */
 #include <errno.h>
 #include <linux/virtio_net.h>
@@ -132,13 +132,14 @@ static int put(int fd, struct iovec* iov, int n) {
   }
 }
 
-/* Returns consumed packets, or -errno for an error that is not about one packet. */
+/* Returns the packets the kernel took, or -errno for an error that is not about one packet. */
 int tun_write_arena(int fd, uint8_t* buf, size_t buf_len, const int32_t* lens, int count, bool vnet, bool gro) {
   static const struct virtio_net_hdr zero;
   struct virtio_net_hdr vh;
   struct iovec iov[MAX_RUN + 1];
   size_t off = 0;
   int i = 0;
+  int refused = 0;
   while (i < count) {
     int len = lens[i];
     if (len < 0 || off + (size_t)len > buf_len) return -EINVAL;
@@ -175,11 +176,12 @@ int tun_write_arena(int fd, uint8_t* buf, size_t buf_len, const int32_t* lens, i
       }
     }
     int e = put(fd, iov, niov);
-    if (e == EAGAIN) return i;
+    if (e == EAGAIN) return i - refused;
     if (e == EBADF || e == EIO || e == EFAULT) return -e;
     /* other errors (EINVAL for a packet the kernel refuses): those packets are dropped */
+    if (e != 0) refused += n;
     i += n;
     off = end;
   }
-  return i;
+  return i - refused;
 }

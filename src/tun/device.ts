@@ -80,8 +80,9 @@ export interface TunDevice {
   write(batch: WriteBatch): number;
 
   /**
-   * Writes packets that lie back to back in `buf` (lengths in `lens`); returns how many were
-   * consumed (fewer only when the kernel queue is full). Unlike write(), the device may merge
+   * Writes packets that lie back to back in `buf` (lengths in `lens`); returns how many the
+   * kernel took (fewer when its queue is full or it refused some: the rest are dropped, which
+   * IP tolerates). Unlike write(), the device may merge
    * consecutive TCP segments of one flow into one super-segment (LinuxTun with `vnetHdr`,
    * native/tun/gro.c) and rewrite their headers in `buf`, which is the caller's scratch
    * space. Throws like write(): `ERR_TUN_PACKET_TOO_BIG` (before writing anything),

@@ -113,10 +113,12 @@ function check(p: Uint8Array, sent: Map<number, Uint8Array>) {
 
 const rx = () => Number(readFileSync(`/sys/class/net/${NAME}/statistics/rx_packets`, 'utf8'));
 
-async function run(name: string, pkts: Array<{ v6: boolean; seq: number; payload: Uint8Array; flags?: number }>) {
+async function run(name: string, pkts: Array<{ v6: boolean; seq: number; payload: Uint8Array; flags?: number }>, garbageFirst = false) {
   back.length = 0;
   const sent = new Map(pkts.map((p) => [p.seq, p.payload]));
   const bufs = pkts.map((p) => segment(p.v6, p.seq, p.payload, p.flags));
+  // Not IPv4 or IPv6 (version nibble 0): the kernel refuses it with EINVAL.
+  if (garbageFirst) bufs.unshift(new Uint8Array(40));
   const arena = new Uint8Array(bufs.reduce((n, b) => n + b.length, 0));
   const lens = new Int32Array(bufs.map((b) => b.length));
   let off = 0;
@@ -146,6 +148,8 @@ cases.v4short = await run('v4short', [1000, 1000, 400, 1000, 1000].map((n, i) =>
   return { v6: false, seq, payload: data(n, i) };
 }));
 cases.v6run = await run('v6run', Array.from({ length: 10 }, (_, i) => ({ v6: true, seq: 4 * BASE + i * 1200, payload: data(1200, i) })));
+// A packet the kernel refuses is not counted as taken; the next one still goes out.
+cases.refused = await run('refused', [{ v6: false, seq: 5 * BASE, payload: data(500, 1) }], true);
 emit({ event: 'result', cases });
 tun.close();
 process.exit(0);

@@ -1,7 +1,8 @@
 /**
  * native/tun/gro.c against the real kernel: runs of TCP segments written as one super-segment
  * come back out of the kernel's forwarding as the original segments, in order, with valid
- * checksums; holes and short segments split runs; IPv6 too. rx_packets counts the writes.
+ * checksums; holes and short segments split runs; IPv6 too; a packet the kernel refuses is
+ * not counted as written. rx_packets counts the writes.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -41,4 +42,5 @@ test('GRO writes: merged runs are cut back into the very segments we wrote', { s
   ok(r.cases.v4short!, 5, 2, 'v4 with a short segment');
   assert.deepEqual(r.cases.v4short!.back.map((b) => b.len), [1000, 1000, 400, 1000, 1000]);
   ok(r.cases.v6run!, 10, 1, 'v6 run of 10');
+  ok(r.cases.refused!, 1, 1, 'after a refused packet'); // 2 written, 1 taken
 });
