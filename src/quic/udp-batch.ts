@@ -45,16 +45,20 @@ export function loadUdpBatchAddon(): UdpBatchAddon | undefined {
 }
 
 /**
- * The OS fd of a bound dgram socket, or undefined. Read through dgram's internal state symbol,
- * not `sock._handle`, whose getter prints a deprecation warning (DEP0112). Linux only.
+ * dgram's internal state object (its libuv handle lives there), or undefined. Read through
+ * the state symbol, not `sock._handle`, whose getter prints a deprecation warning (DEP0112).
  */
-export function socketFd(sock: dgram.Socket): number | undefined {
+export function dgramState(sock: dgram.Socket): unknown {
   for (const s of Object.getOwnPropertySymbols(sock)) {
-    if (s.description !== 'state symbol') continue;
-    const fd = (sock as unknown as Record<symbol, { handle?: { fd?: unknown } }>)[s]?.handle?.fd;
-    return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+    if (s.description === 'state symbol') return (sock as unknown as Record<symbol, unknown>)[s];
   }
   return undefined;
+}
+
+/** The OS fd of a bound dgram socket, or undefined (Linux only). */
+export function socketFd(sock: dgram.Socket): number | undefined {
+  const fd = (dgramState(sock) as { handle?: { fd?: unknown } } | undefined)?.handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 export interface UdpSendBatchOptions {

@@ -7,10 +7,10 @@
  * polls a dup of its fd and dgram's own receiving is stopped through its handle. If the
  * handle has no recvStop/recvStart (a future Node), this path is not used at all.
  */
-import { SocketAddress } from 'node:net';
 import type dgram from 'node:dgram';
 import type { HostPort } from './path.js';
-import type { UdpBatchAddon } from './udp-batch.js';
+import { formatIpAddress } from '../wire/ip-address.js';
+import { dgramState, type UdpBatchAddon } from './udp-batch.js';
 
 /** Receive side of the addon (native/udp/recv.c has the contract). */
 export interface UdpRecvAddon {
@@ -32,14 +32,10 @@ interface DgramHandle {
   recvStop(): number;
 }
 
-/** dgram's internal handle, if it has what we need (read like socketFd in udp-batch.ts). */
+/** dgram's internal handle, if it has what we need (found like socketFd in udp-batch.ts). */
 function dgramHandle(sock: dgram.Socket): DgramHandle | undefined {
-  for (const s of Object.getOwnPropertySymbols(sock)) {
-    if (s.description !== 'state symbol') continue;
-    const h = (sock as unknown as Record<symbol, { handle?: Partial<DgramHandle> }>)[s]?.handle;
-    return typeof h?.recvStop === 'function' && typeof h.recvStart === 'function' ? (h as DgramHandle) : undefined;
-  }
-  return undefined;
+  const h = (dgramState(sock) as { handle?: Partial<DgramHandle> } | undefined)?.handle;
+  return typeof h?.recvStop === 'function' && typeof h.recvStart === 'function' ? (h as DgramHandle) : undefined;
 }
 
 export type UdpRecvHandler = (pkt: Uint8Array, from: HostPort) => void;
@@ -124,21 +120,11 @@ export class UdpRecvBatch {
       : v.getUint32(o + 4) * 65536 + port;
     let hp = this.sources.get(key);
     if (hp === undefined) {
-      hp = { host: isV6 ? formatV6(this.addrs, o + 8) : formatV4(this.addrs, o + 4), port };
+      // RFC 5952 text, as dgram's rinfo gives it.
+      hp = { host: isV6 ? formatIpAddress(this.addrs, o + 8, 16) : formatIpAddress(this.addrs, o + 4, 4), port };
       if (this.sources.size >= MAX_SOURCES) this.sources.clear();
       this.sources.set(key, hp);
     }
     return hp;
   }
-}
-
-function formatV4(b: Uint8Array, o: number): string {
-  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
-}
-
-/** Canonical text (RFC 5952, as dgram's rinfo gives it) through Node's own formatter. */
-function formatV6(b: Uint8Array, o: number): string {
-  const groups: string[] = [];
-  for (let g = 0; g < 8; g++) groups.push(((b[o + 2 * g]! << 8) | b[o + 2 * g + 1]!).toString(16));
-  return new SocketAddress({ address: groups.join(':'), family: 'ipv6' }).address;
 }
