@@ -15,7 +15,7 @@
  */
 import type { H3Stream } from '../h3/h3-stream.js';
 import {
-  IP_PROTO_ICMP, IP_PROTO_ICMPV6, IPV6_MIN_MTU, ipDst, ipProtocol, ipSrc, ipVersion, isWellFormedIp,
+  IP_PROTO_ICMP, IP_PROTO_ICMPV6, IPV6_MIN_MTU, ipDst, ipProtocol, ipSrc, ipVersion, isIpv4DontFragment,
 } from '../wire/ip.js';
 import {
   ICMPV4_CODE_ADMIN_PROHIBITED, ICMPV4_TIME_EXCEEDED, ICMPV6_CODE_ADMIN_PROHIBITED, ICMPV6_TIME_EXCEEDED,
@@ -115,11 +115,6 @@ export function fullTunnelRoutes(ipProtocol = 0): IpAddressRange[] {
   ];
 }
 
-/** True when `pkt` is a well-formed IPv4/IPv6 packet (length exact or with padding). */
-export function isIpPacket(pkt: Uint8Array): boolean {
-  return isWellFormedIp(pkt);
-}
-
 /**
  * ICMP error telling the sender of `orig` that it does not fit a tunnel of `mtu` bytes
  * (RFC 9484 §10.1, RFC 4443 §3.2, RFC 1191 §4). IPv4 without DF gets none (a router would
@@ -129,7 +124,7 @@ export function buildTooBig(orig: Uint8Array, mtu: number): Uint8Array | null {
   const v = ipVersion(orig);
   const src = Uint8Array.from(ipDst(orig));
   if (v === 6) return buildIcmpv6PacketTooBig(orig, src, Math.max(mtu, IPV6_MIN_MTU));
-  if (v === 4 && (orig[6] & 0x40) !== 0) return buildIcmpv4FragmentationNeeded(orig, src, mtu);
+  if (v === 4 && isIpv4DontFragment(orig)) return buildIcmpv4FragmentationNeeded(orig, src, mtu);
   return null;
 }
 

@@ -12,7 +12,7 @@ import { internetChecksum, pseudoHeaderSum } from './checksum.js';
 import {
   IP_PROTO_ICMP, IP_PROTO_ICMPV6, IP_PROTO_IPV6_FRAG, IPV4_HEADER_BYTES, IPV6_HEADER_BYTES, IPV6_MIN_MTU,
   ipDst, ipProtocol, ipSrc, ipTotalLength, ipUpperOffset, ipv4FragmentOffset, ipVersion,
-  isMulticastOrBroadcast, isUnspecified, isWellFormedIp, setIpv4HeaderChecksum,
+  isIpv4Fragment, isMulticastOrBroadcast, isUnspecified, isWellFormedIp, setIpv4HeaderChecksum, swapIpAddresses,
 } from './ip.js';
 
 /** RFC 792 types and codes. */
@@ -218,7 +218,7 @@ export function echoRequestToReply(pkt: Uint8Array, off = 0, len = pkt.length - 
   if (!isWellFormedIp(pkt, off, len)) return false;
   const v = ipVersion(pkt, off);
   // Fragments cannot be answered one by one: v4 MF set or offset ≠ 0, or any v6 extension.
-  if (v === 4 && ((pkt[off + 6] & 0x20) !== 0 || ipv4FragmentOffset(pkt, off) !== 0)) return false;
+  if (v === 4 && isIpv4Fragment(pkt, off)) return false;
   if (v === 6 && pkt[off + 6] !== IP_PROTO_ICMPV6) return false;
   const proto = ipProtocol(pkt, off);
   const at = off + ipUpperOffset(pkt, off);
@@ -227,13 +227,7 @@ export function echoRequestToReply(pkt: Uint8Array, off = 0, len = pkt.length - 
   const isV4Echo = v === 4 && proto === IP_PROTO_ICMP && pkt[at] === ICMPV4_ECHO_REQUEST;
   const isV6Echo = v === 6 && proto === IP_PROTO_ICMPV6 && pkt[at] === ICMPV6_ECHO_REQUEST;
   if (!isV4Echo && !isV6Echo) return false;
-  const aOff = off + (v === 6 ? 8 : 12);
-  const n = v === 6 ? 16 : 4;
-  for (let i = 0; i < n; i++) {
-    const t = pkt[aOff + i];
-    pkt[aOff + i] = pkt[aOff + n + i];
-    pkt[aOff + n + i] = t;
-  }
+  swapIpAddresses(pkt, off);
   pkt[at] = isV6Echo ? ICMPV6_ECHO_REPLY : ICMPV4_ECHO_REPLY;
   // Recompute rather than patch: echo is a test path, and this also repairs bad senders.
   pkt[at + 2] = 0;

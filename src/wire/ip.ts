@@ -164,6 +164,16 @@ export function ipv4FragmentOffset(pkt: Uint8Array, off = 0): number {
   return (((pkt[off + 6] & 0x1f) << 8) | pkt[off + 7]) * 8;
 }
 
+/** IPv4 Don't Fragment flag (RFC 791 §3.1): set, a router answers "too big" instead of fragmenting. */
+export function isIpv4DontFragment(pkt: Uint8Array, off = 0): boolean {
+  return (pkt[off + 6] & 0x40) !== 0;
+}
+
+/** True for any IPv4 fragment: More Fragments set or a non-zero fragment offset (RFC 791 §3.1). */
+export function isIpv4Fragment(pkt: Uint8Array, off = 0): boolean {
+  return (pkt[off + 6] & 0x20) !== 0 || ipv4FragmentOffset(pkt, off) !== 0;
+}
+
 /** Computes and stores the IPv4 header checksum (RFC 791 §3.1). */
 export function setIpv4HeaderChecksum(pkt: Uint8Array, off = 0): void {
   pkt[off + 10] = 0;

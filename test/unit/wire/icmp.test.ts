@@ -33,6 +33,17 @@ function udp6(total: number, src = '2001:db8::1', dst = '2001:db8:1::1'): Uint8A
   return p;
 }
 
+test('echoRequestToReply leaves IPv4 fragments of an echo request untouched', () => {
+  for (const [b6, b7] of [[0x20, 0x00], [0x00, 0x01]]) { // More Fragments; fragment offset 8 bytes
+    const p = buildIcmpEcho({ src: ip('10.0.0.1'), dst: ip('10.0.0.2'), id: 7, seq: 9 });
+    p[6] = b6; p[7] = b7;
+    setIpv4HeaderChecksum(p);
+    const before = p.slice();
+    assert.ok(!echoRequestToReply(p));
+    assert.deepEqual(p, before);
+  }
+});
+
 test('echo request bytes (IPv4): header and ICMP checksums as computed by hand', () => {
   const p = buildIcmpEcho({ src: ip('10.0.0.1'), dst: ip('10.0.0.2'), id: 0x1234, seq: 1 });
   assert.deepEqual(p, hex(

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   decrementTtl, ipDst, ipDstString, ipHeaderLength, ipProtocol, ipSrc, ipSrcString, ipTotalLength, ipUpperOffset,
-  ipv4DstU32, ipv4FragmentOffset, ipv4SrcU32, ipVersion, isIpv4HeaderChecksumValid, isMulticastOrBroadcast,
+  ipv4DstU32, ipv4FragmentOffset, ipv4SrcU32, ipVersion, isIpv4DontFragment, isIpv4Fragment, isIpv4HeaderChecksumValid,
+  isMulticastOrBroadcast,
   isWellFormedIp, setIpv4HeaderChecksum, swapIpAddresses,
 } from '../../../src/wire/ip.js';
 import { formatIpAddress, parseIpAddress } from '../../../src/wire/ip-address.js';
@@ -88,6 +89,24 @@ test('IPv6 non-first fragment reports the Fragment header, first fragment the up
   assert.equal(ipProtocol(frag(0)), 17);
   assert.equal(ipUpperOffset(frag(0)), 48);
   assert.equal(ipProtocol(frag(1)), 44);
+});
+
+test('IPv4 flags: Don\'t Fragment, and fragments by More Fragments or offset, at an offset', () => {
+  const slot = new Uint8Array(4 + V4_ECHO.length);
+  const at = (flagsAndOffset: number) => {
+    slot.set(V4_ECHO, 4);
+    slot[4 + 6] = flagsAndOffset >> 8; // flags (3 bits) | fragment offset (13 bits, 8-byte units)
+    slot[4 + 7] = flagsAndOffset & 0xff;
+    return slot;
+  };
+  assert.ok(!isIpv4DontFragment(at(0x0000), 4));
+  assert.ok(!isIpv4Fragment(at(0x0000), 4));
+  assert.ok(isIpv4DontFragment(at(0x4000), 4), 'DF');
+  assert.ok(!isIpv4Fragment(at(0x4000), 4), 'DF alone is not a fragment');
+  assert.ok(isIpv4Fragment(at(0x2000), 4), 'MF: first fragment');
+  assert.ok(!isIpv4DontFragment(at(0x2000), 4));
+  assert.ok(isIpv4Fragment(at(0x0001), 4), 'offset 8 bytes: last fragment');
+  assert.equal(ipv4FragmentOffset(at(0x0001), 4), 8);
 });
 
 test('malformed packets: -1 / 0 / false, never a throw', () => {
