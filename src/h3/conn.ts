@@ -129,6 +129,19 @@ export class H3Conn implements RequestContext, ControlHandler {
       && this.t.dgramMaxWritableLen() !== null;
   }
 
+  /**
+   * Largest HTTP Datagram Payload (RFC 9297 §2.1: what follows the Quarter Stream ID) that one
+   * QUIC DATAGRAM can carry for request stream `streamId` right now: the transport's writable
+   * DATAGRAM size minus the Quarter Stream ID varint, never below 0. null when HTTP Datagrams
+   * do not go as QUIC DATAGRAMs (isDatagramEnabled false); sendDatagram then falls back to
+   * DATAGRAM capsules. Follows the path MTU, so re-read it rather than keep it.
+   */
+  maxDatagramPayloadBytes(streamId: number): number | null {
+    if (!this.isDatagramEnabled) return null;
+    const max = this.t.dgramMaxWritableLen();
+    return max === null ? null : Math.max(0, max - varintLen(streamId / 4));
+  }
+
   /** Opens our control and QPACK streams and sends SETTINGS. Call once, when established. */
   start(): void {
     if (this.isStarted) return;

@@ -117,6 +117,16 @@ export class H3Stream {
     return ok;
   }
 
+  /**
+   * Largest `sendDatagram()` payload one QUIC DATAGRAM carries for this stream now (the
+   * Quarter Stream ID prefix, RFC 9297 §2.1, already subtracted); larger payloads are dropped.
+   * null when HTTP Datagrams go as DATAGRAM capsules instead (not negotiated, the peer takes
+   * no DATAGRAM frames, or the QUIC connection is gone). Changes with the path MTU: re-read it.
+   */
+  maxDatagramPayloadBytes(): number | null {
+    return this.owner.conn.maxDatagramPayloadBytes(this.id);
+  }
+
   /** Aborts both directions (RESET_STREAM + STOP_SENDING) with `code`. No onReset follows. */
   reset(code = H3_REQUEST_CANCELLED): void {
     this.isDead = true;

@@ -13,7 +13,6 @@
  *   the error looks as if it came from beyond the tunnel: a local address would be a martian on
  *   the receiving TUN (rp_filter), and RFC 9484 §7.2.1 notes ICMP may come from any address.
  */
-import type { H3Stream } from '../h3/h3-stream.js';
 import {
   IP_PROTO_ICMP, IP_PROTO_ICMPV6, IPV6_MIN_MTU, ipDst, ipProtocol, ipSrc, ipVersion, isIpv4DontFragment,
 } from '../wire/ip.js';
@@ -140,20 +139,6 @@ export function buildProhibited(orig: Uint8Array): Uint8Array | null {
   return ipVersion(orig) === 6
     ? buildIcmpv6DestinationUnreachable(orig, src, ICMPV6_CODE_ADMIN_PROHIBITED)
     : buildIcmpv4DestinationUnreachable(orig, src, ICMPV4_CODE_ADMIN_PROHIBITED);
-}
-
-/**
- * What the HTTP/3 connection of `stream` can carry in one QUIC DATAGRAM right now.
- * WORKAROUND: H3Stream has no public accessor for its connection's datagram state (reported to
- * the HTTP/3 owner); we read the driver through the stream's internal `owner`, which is an
- * H3Driver exposing `isDatagramEnabled` and `quic`. Returns null when that is not available
- * (e.g. a test double), and callers then fall back to `stream.sendDatagram` results.
- */
-export function streamDatagramState(stream: H3Stream): { isDatagramEnabled: boolean; maxDgramBytes: number | null } | null {
-  const owner = (stream as unknown as { owner?: { isDatagramEnabled?: unknown; quic?: { dgramMaxWritableLen(): number | null } | null } }).owner;
-  if (!owner || typeof owner.isDatagramEnabled !== 'boolean') return null;
-  if (!owner.isDatagramEnabled || !owner.quic) return { isDatagramEnabled: false, maxDgramBytes: null };
-  return { isDatagramEnabled: true, maxDgramBytes: owner.quic.dgramMaxWritableLen() };
 }
 
 /** Reads one capsule header at `off` of a buffer we encoded ourselves. */

@@ -8,9 +8,10 @@ import type { RateLimiter } from './rate-limit.js';
 import type { H3Stream, H3StreamHandler } from '../h3/h3-stream.js';
 import type { FieldLine } from '../h3/qpack/types.js';
 import { H3_EXCESSIVE_LOAD, H3_MESSAGE_ERROR, H3_REQUEST_CANCELLED } from '../h3/errors.js';
-import { CONTEXT_ID_PAYLOAD, datagramHeadroom, parseContextPayload } from '../h3/datagram.js';
+import { CONTEXT_ID_PAYLOAD, parseContextPayload } from '../h3/datagram.js';
 import { isMasqueError, MasqueError } from '../core/errors.js';
 import { Writer } from '../wire/writer.js';
+import { varintLen } from '../wire/varint.js';
 import { decrementTtl, ipDst, ipSrc, ipVersion, isWellFormedIp } from '../wire/ip.js';
 import type { ConnectIpRequest } from './proxy-request.js';
 import { ProxyRequestError } from './errors.js';
@@ -22,7 +23,7 @@ import {
 } from './connect-ip-capsules.js';
 import {
   ANY_SCOPE, CONNECT_IP_MIN_MTU, buildProhibited, buildTimeExceeded, buildTooBig, hasProtocolOverlap, isInPrefixes, isInScope,
-  prefixToRange, splitCapsule, streamDatagramState, type IpScope,
+  prefixToRange, splitCapsule, type IpScope,
 } from './connect-ip-packet.js';
 import type { ConnectIpProxy } from './connect-ip-proxy.js';
 
@@ -64,8 +65,7 @@ export class IpProxySession implements H3StreamHandler {
     this.scope = r.scope;
     this.routes = r.routes;
     this.refreshMtu();
-    const st = streamDatagramState(this.stream);
-    if (st?.isDatagramEnabled && this.tunnelMtu < CONNECT_IP_MIN_MTU) {
+    if (this.stream.maxDatagramPayloadBytes() !== null && this.tunnelMtu < CONNECT_IP_MIN_MTU) {
       this.proxy.counters.abortsMtu++; // §7.2: MUST abort the request stream
       return this.abort(H3_REQUEST_CANCELLED);
     }
@@ -114,13 +114,9 @@ export class IpProxySession implements H3StreamHandler {
   }
 
   private refreshMtu(): void {
-    const st = streamDatagramState(this.stream);
-    if (st === null || !st.isDatagramEnabled) {
-      this.tunnelMtu = this.proxy.o.capsuleMtu;
-      return;
-    }
-    // Quarter Stream ID + Context ID 0 in front of the packet.
-    this.tunnelMtu = st.maxDgramBytes === null ? 0 : Math.max(0, st.maxDgramBytes - datagramHeadroom(this.stream.id));
+    const max = this.stream.maxDatagramPayloadBytes(); // Quarter Stream ID already subtracted
+    // null: DATAGRAM capsules. Else Context ID 0 goes in front of the packet (RFC 9484 §6).
+    this.tunnelMtu = max === null ? this.proxy.o.capsuleMtu : Math.max(0, max - varintLen(CONTEXT_ID_PAYLOAD));
   }
 
   // ---- client → network ----

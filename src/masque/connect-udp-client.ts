@@ -20,11 +20,12 @@ import type { ResponseHead } from '../h3/message.js';
 import type { FieldLine } from '../h3/qpack/types.js';
 import { H3_MESSAGE_ERROR, H3_REQUEST_CANCELLED } from '../h3/errors.js';
 import {
-  CONTEXT_ID_PAYLOAD, MAX_UDP_PAYLOAD_BYTES, datagramHeadroom, parseContextPayload, writeDatagramHeader,
+  CONTEXT_ID_PAYLOAD, MAX_UDP_PAYLOAD_BYTES, parseContextPayload, writeDatagramHeader,
 } from '../h3/datagram.js';
 import type { HostPort, PacketPath } from '../quic/path.js';
 import { expandTemplatePath, parseUriTemplate, type TemplateKind, type TemplateVars } from './template.js';
 import { parseIpAddress, formatIpAddress } from './ip-prefix.js';
+import { varintLen } from '../wire/varint.js';
 
 /**
  * A tunnel could not be opened or died. `httpStatus` is the proxy's non-2xx status (null when
@@ -234,9 +235,9 @@ export class ConnectUdpSession implements PacketPath, H3StreamHandler {
   /** The largest UDP payload that fits one datagram now (0 when closed). */
   get maxPayloadBytes(): number {
     if (this.isClosed || !this.stream) return 0;
-    if (!this.h3.isDatagramEnabled) return MAX_UDP_PAYLOAD_BYTES;
-    const max = this.h3.quic?.dgramMaxWritableLen() ?? null;
-    return max === null ? 0 : Math.max(0, max - datagramHeadroom(this.stream.id));
+    const max = this.stream.maxDatagramPayloadBytes(); // Quarter Stream ID already subtracted
+    // null: DATAGRAM capsules (RFC 9298 §5 bound). Else Context ID 0 goes in front (§4).
+    return max === null ? MAX_UDP_PAYLOAD_BYTES : Math.max(0, max - varintLen(CONTEXT_ID_PAYLOAD));
   }
 
   get isOpen(): boolean {

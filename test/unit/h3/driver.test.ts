@@ -116,6 +116,24 @@ test('DATAGRAM capsule is the path when QUIC datagrams are unavailable (RFC 9297
   assert.deepEqual(rec.dgrams, ['pong']);
 });
 
+test('maxDatagramPayloadBytes: QUIC DATAGRAM limit minus the Quarter Stream ID (RFC 9297 §2.1); null for capsules', async () => {
+  const { pipe } = connectUdpPipe({ dgram: true });
+  await pipe.client.ready;
+  const st = pipe.client.request(UDP, { handler: new Recorder() });
+  pipe.advance();
+  // FakeQuic carries 1200-byte DATAGRAM payloads; stream 0 has the 1-byte Quarter Stream ID 0.
+  assert.equal(st.maxDatagramPayloadBytes(), 1199);
+  assert.equal(st.sendDatagram(new Uint8Array(1199)), true, 'exactly the limit fits');
+  assert.equal(st.sendDatagram(new Uint8Array(1200)), false, 'one more byte is dropped');
+  assert.equal(pipe.client.conn.maxDatagramPayloadBytes(252), 1199, 'Quarter Stream ID 63: 1-byte varint');
+  assert.equal(pipe.client.conn.maxDatagramPayloadBytes(256), 1198, 'Quarter Stream ID 64: 2-byte varint');
+  const c = connectUdpPipe({ dgram: false });
+  await c.pipe.client.ready;
+  const capsuleStream = c.pipe.client.request(UDP, { handler: new Recorder() });
+  c.pipe.advance();
+  assert.equal(capsuleStream.maxDatagramPayloadBytes(), null, 'no QUIC DATAGRAMs: DATAGRAM capsules');
+});
+
 test('datagrams without negotiation are not sent; for closed streams dropped and counted', async () => {
   const pipe = makePipe({ onRequest: (s) => s.respond([[':status', '200']], { endStream: true }) });
   await pipe.client.ready;
