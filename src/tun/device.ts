@@ -10,6 +10,7 @@
  * Threading: everything runs on the JS thread. Handlers are called from the event loop,
  * never re-entrantly from inside write() or close().
  */
+import { TunError } from './errors.js';
 
 /**
  * A batch of packets. Packet `i` (for `i < count`) occupies
@@ -118,6 +119,21 @@ export interface TunOpenOptions {
   offset?: number;
   /** Packets per read batch (default 64: FACTS.md measured 64 as a good drain size). */
   batchSize?: number;
+}
+
+/**
+ * The MTU check of `write()` and `writePackets()`, shared by the implementations: throws
+ * TunError `ERR_TUN_PACKET_TOO_BIG` for the first of `count` packets longer than `mtu`, so
+ * callers run it before writing anything. Packet `i` is `sizes[i]` bytes long when `sizes` is
+ * given, else `bufs[i].length - offset` (WriteBatch without sizes). No allocation.
+ */
+export function checkPacketsFitMtu(
+  mtu: number, count: number, sizes: ArrayLike<number> | undefined, bufs?: readonly Uint8Array[], offset = 0,
+): void {
+  for (let i = 0; i < count; i++) {
+    const len = sizes ? sizes[i] : bufs![i].length - offset;
+    if (len > mtu) throw new TunError('ERR_TUN_PACKET_TOO_BIG', `tun: packet of ${len} bytes exceeds MTU ${mtu}`);
+  }
 }
 
 /** Validates and fills in TunOpenOptions defaults. */

@@ -7,7 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { constants as osConstants } from 'node:os';
-import { batchGeometry, type PacketBatch, type TunDevice, type TunErrorHandler, type TunOpenOptions,
+import { batchGeometry, checkPacketsFitMtu, type PacketBatch, type TunDevice, type TunErrorHandler, type TunOpenOptions,
   type TunReadHandler, type WriteBatch } from './device.js';
 import { TunError, tunErrorFromNative } from './errors.js';
 
@@ -180,12 +180,7 @@ export class LinuxTun implements TunDevice {
     const offset = batch.offset ?? 0;
     const count = batch.count ?? batch.bufs.length;
     const sizes = batch.sizes;
-    for (let i = 0; i < count; i++) {
-      const len = sizes ? sizes[i] : batch.bufs[i].length - offset;
-      if (len > this.mtuBytes) {
-        throw new TunError('ERR_TUN_PACKET_TOO_BIG', `tun: packet of ${len} bytes exceeds MTU ${this.mtuBytes}`);
-      }
-    }
+    checkPacketsFitMtu(this.mtuBytes, count, sizes, batch.bufs, offset);
     // The addon reads sizes straight from an Int32Array; other array-likes are copied once.
     const nativeSizes = sizes === undefined ? undefined : sizes instanceof Int32Array ? sizes : Int32Array.from(sizes);
     try {
@@ -197,9 +192,7 @@ export class LinuxTun implements TunDevice {
 
   writePackets(buf: Uint8Array, lens: Int32Array, count: number): number {
     if (this.closed) throw new TunError('ERR_TUN_CLOSED', `tun: ${this.name} is closed`);
-    for (let i = 0; i < count; i++) {
-      if (lens[i]! > this.mtuBytes) throw new TunError('ERR_TUN_PACKET_TOO_BIG', `tun: packet of ${lens[i]} bytes exceeds MTU ${this.mtuBytes}`);
-    }
+    checkPacketsFitMtu(this.mtuBytes, count, lens);
     try {
       return loadTunAddon().writeArena(this.queues[0].fd, buf, lens, count, this.vnet, this.vnet);
     } catch (e) {

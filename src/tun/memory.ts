@@ -8,7 +8,7 @@
  * `queueLimit`, then are dropped and counted; writes towards a closed peer are dropped.
  * MTU is enforced on write exactly as on Linux.
  */
-import { batchGeometry, type TunDevice, type TunErrorHandler, type TunOpenOptions, type TunReadHandler,
+import { batchGeometry, checkPacketsFitMtu, type TunDevice, type TunErrorHandler, type TunOpenOptions, type TunReadHandler,
   type WriteBatch } from './device.js';
 import { TunError } from './errors.js';
 
@@ -78,12 +78,7 @@ export class MemoryTun implements TunDevice {
     if (this.closed) throw new TunError('ERR_TUN_CLOSED', `tun: ${this.name} is closed`);
     const offset = batch.offset ?? 0;
     const count = batch.count ?? batch.bufs.length;
-    for (let i = 0; i < count; i++) {
-      const len = batch.sizes ? batch.sizes[i] : batch.bufs[i].length - offset;
-      if (len > this.mtuBytes) {
-        throw new TunError('ERR_TUN_PACKET_TOO_BIG', `tun: packet of ${len} bytes exceeds MTU ${this.mtuBytes}`);
-      }
-    }
+    checkPacketsFitMtu(this.mtuBytes, count, batch.sizes, batch.bufs, offset);
     for (let i = 0; i < count; i++) {
       const len = batch.sizes ? batch.sizes[i] : batch.bufs[i].length - offset;
       // Copy: the caller owns its buffers again as soon as write() returns.
@@ -94,9 +89,7 @@ export class MemoryTun implements TunDevice {
 
   writePackets(buf: Uint8Array, lens: Int32Array, count: number): number {
     if (this.closed) throw new TunError('ERR_TUN_CLOSED', `tun: ${this.name} is closed`);
-    for (let i = 0; i < count; i++) {
-      if (lens[i]! > this.mtuBytes) throw new TunError('ERR_TUN_PACKET_TOO_BIG', `tun: packet of ${lens[i]} bytes exceeds MTU ${this.mtuBytes}`);
-    }
+    checkPacketsFitMtu(this.mtuBytes, count, lens);
     for (let i = 0, off = 0; i < count; off += lens[i]!, i++) this.peer.enqueue(buf.slice(off, off + lens[i]!));
     return count;
   }

@@ -60,6 +60,23 @@ test('MTU enforcement: an oversized packet rejects the whole batch with ERR_TUN_
   assert.equal(a.write({ bufs: [pkt(1400, 1)] }), 1);
 });
 
+test('MTU enforcement is the same for sizes/offset batches and writePackets: nothing of the batch is written', async () => {
+  const [a, b] = MemoryTun.pair({ mtu: 1280 });
+  const tooBig = (e: unknown) => isMasqueError(e) && e.code === 'ERR_TUN_PACKET_TOO_BIG';
+  const buf = pkt(1300, 1);
+  // With sizes, the length is sizes[i] (not the buffer's); without, bufs[i].length − offset.
+  assert.equal(a.write({ bufs: [buf], sizes: [1280], offset: 4 }), 1);
+  assert.throws(() => a.write({ bufs: [buf, buf], sizes: [100, 1281] }), tooBig);
+  assert.equal(a.write({ bufs: [buf], offset: 20 }), 1);
+  assert.throws(() => a.write({ bufs: [buf], offset: 19 }), tooBig);
+  assert.equal(a.write({ bufs: [buf, buf], sizes: [100, 1281], count: 1 }), 1, 'packets past count are not checked');
+  const arena = pkt(100 + 1281, 2);
+  assert.throws(() => a.writePackets(arena, Int32Array.of(100, 1281), 2), tooBig);
+  assert.equal(a.writePackets(arena, Int32Array.of(100, 1280), 2), 2);
+  const got = nextBatch(b);
+  assert.deepEqual((await got).pkts.map((p) => p.length), [1280, 1280, 100, 100, 1280], 'refused batches left nothing');
+});
+
 test('a paused end queues up to queueLimit, then drops and counts', async () => {
   const [a, b] = MemoryTun.pair({ queueLimit: 3 });
   a.write({ bufs: [pkt(1, 1), pkt(1, 2), pkt(1, 3), pkt(1, 4), pkt(1, 5)] });
