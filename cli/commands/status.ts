@@ -50,6 +50,8 @@ function positiveInt(v: string, flag: string): number {
   return n;
 }
 
+// rttMs is whole milliseconds, rounded down (the quiche binding's resolution, TunnelStats in
+// src/control/schema.ts): "0.0 ms" means under 1 ms. The decimal stays for when it gets finer.
 function statsLine(st: TunnelStats): string {
   const rtt = st.rttMs === null ? '-' : `${st.rttMs.toFixed(1)} ms`;
   return `rtt ${rtt}  ↑ ${formatBytes(st.bytesUp)}  ↓ ${formatBytes(st.bytesDown)}`;

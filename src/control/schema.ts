@@ -52,7 +52,11 @@ export type TunnelStateName = TunnelState['state'];
 
 /** Counters of the current session (all zero / null while disconnected). */
 export interface TunnelStats {
-  /** Smoothed RTT to the first hop in ms; null when unknown. */
+  /**
+   * Smoothed RTT to the first hop in ms; null when unknown. Whole milliseconds, rounded down:
+   * the quiche binding (@matrixai/quic 2.0.9) gives PathStats.rtt as `Duration::as_millis()`,
+   * so a sub-millisecond path (a LAN relay) reads 0 and 1.9 ms reads 1 (docs/control-api.md).
+   */
   rttMs: number | null;
   /** Bytes of IP packets sent into the tunnel / received from it. */
   bytesUp: number;

@@ -231,6 +231,7 @@ class App {
     const s = this.tunnel.state === 'connected' ? this.lastSample : null;
     text('rate-down', formatRate(s?.downBps ?? 0));
     text('rate-up', formatRate(s?.upBps ?? 0));
+    // Whole ms, rounded down (the quiche binding's resolution; TunnelStats.rttMs): 0.0 = under 1 ms.
     text('rtt', s?.rttMs != null ? `${s.rttMs.toFixed(1)} ms` : '–');
     text('total-down', formatBytes(s?.bytesDown ?? 0));
     text('total-up', formatBytes(s?.bytesUp ?? 0));

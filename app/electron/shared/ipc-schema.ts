@@ -66,6 +66,7 @@ export interface StatsSample {
   t: number;
   upBps: number;
   downBps: number;
+  /** TunnelStats.rttMs: whole milliseconds, rounded down (the quiche binding's resolution). */
   rttMs: number | null;
   /** Session totals at `t`. */
   bytesUp: number;
