@@ -49,6 +49,8 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
   /** Packets received since the last transmit, and whether the app wrote since then. */
   private recvSinceSend = 0;
   private hasAppWrites = false;
+  /** quiche took a packet since the last flush: only then can streams, datagrams, CIDs or paths have changed. */
+  private hasRecvSinceFlush = false;
   /** When a held ACK must go out (config.ackDelayMs), or Infinity when none is held. */
   private ackDeadline = Infinity;
   /**
@@ -94,6 +96,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
       // quiche already queued a CONNECTION_CLOSE if the error was fatal (e.g. TlsFail).
     }
     this.recvSinceSend++;
+    this.hasRecvSinceFlush = true;
     if (!this.isDirty) this.host.markDirty(this);
   }
 
@@ -105,12 +108,18 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     this.isDirty = false;
     if (this.isFinished) return;
     const c = this.conn;
+    // A flush woken only by the app (a TUN packet to send) skips the read and CID checks:
+    // nothing but a received packet (or a timer) changes them, and each is a napi call that
+    // costs microseconds on the cold caches of an idle tunnel (docs/benchmarks.md). Apps read
+    // everything in processReads (app.ts), so nothing readable is left behind.
+    const hasNews = this.hasRecvSinceFlush || isTimer;
+    this.hasRecvSinceFlush = false;
     try {
       if (!this.hasEstablished && c.isEstablished()) this.establish();
       if (this.hasEstablished && !c.isClosed()) {
-        if (c.isReadable() || c.dgramRecvQueueLen() > 0) this.app.processReads(this);
+        if (hasNews && (c.isReadable() || c.dgramRecvQueueLen() > 0)) this.app.processReads(this);
         this.app.processWrites?.(this);
-        this.maintainCids();
+        if (hasNews) this.maintainCids();
       }
     } catch (e) {
       // An application bug must not take the endpoint down: close this connection only.
