@@ -20,7 +20,10 @@ export interface PathResult {
   path: string;
   tcpMbps: number;
   udpMbps: number;
+  /** Median RTT of pings 50 ms apart, measured after the transfers (a tunnel that has carried traffic). */
   rttMs: number;
+  /** The same pings right after the tunnel came up, before any transfer (JIT compilers not yet warm). */
+  rttColdMs: number;
   /** Median RTT of pings 2 ms apart (the processes stay warm). */
   rttBackToBackMs: number;
   rttLoadedMs: number;
@@ -158,24 +161,31 @@ async function loadedRtt(tb: Testbed, target: string, seconds: number): Promise<
 export async function measurePath(tb: Testbed, path: string, target: string, pids: Record<string, number>, opts: MeasureOptions): Promise<PathResult> {
   // Warm-up: tunnel handshakes, ARP/ND, and a reachability check.
   if ((await pingTimes(tb, target, 3, 0.2)).length === 0) throw new Error(`${path}: client does not reach ${target}`);
+  // Cold: a tunnel that has carried nothing but a handshake. For a process with a JIT (ours)
+  // this runs its data path in the interpreter; docs/benchmarks.md reports it apart.
+  const rttColdMs = median(await pingTimes(tb, target, 20, 0.05));
   const srv = await startIperfServer(tb, target);
   try {
-    const rttMs = median(await pingTimes(tb, target, 20, 0.05));
-    // The same pings 2 ms apart: what a path adds when its processes are warm (caches, TLB,
-    // branch predictors), against rttMs where each ping finds them cold (docs/benchmarks.md).
-    const rttBackToBackMs = median(await pingTimes(tb, target, 200, 0.002));
     const tcp: number[] = [];
     const cpu = startCpuSample(pids);
     for (let i = 0; i < opts.runs; i++) tcp.push(await iperf(tb, target, opts.seconds, false));
     const cpuPct = cpu();
     const udp: number[] = [];
     for (let i = 0; i < opts.runs; i++) udp.push(await iperf(tb, target, opts.seconds, true));
+    // Idle RTT of a tunnel in use: after the transfers, once their queues have drained; the
+    // same measurement, at the same point, for every path.
+    await sleep(1000);
+    const rttMs = median(await pingTimes(tb, target, 60, 0.05));
+    // The same pings 2 ms apart: what a path adds when its processes are warm (caches, TLB,
+    // branch predictors), against rttMs where each ping finds them cold (docs/benchmarks.md).
+    const rttBackToBackMs = median(await pingTimes(tb, target, 200, 0.002));
     const rttLoadedMs = await loadedRtt(tb, target, opts.seconds);
     return {
       path,
       tcpMbps: round(median(tcp), 1),
       udpMbps: round(median(udp), 1),
       rttMs: round(rttMs, 3),
+      rttColdMs: round(rttColdMs, 3),
       rttBackToBackMs: round(rttBackToBackMs, 3),
       rttLoadedMs: round(rttLoadedMs, 3),
       cpuPct,

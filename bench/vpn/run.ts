@@ -6,7 +6,7 @@
 //   npm run bench -- [--quick] [--paths plain,wg-1hop,…] [--list]
 //
 // Output on stdout: progress lines starting with '#', a table, then one JSON line per path:
-//   {"path":…,"tcpMbps":…,"udpMbps":…,"rttMs":…,"rttBackToBackMs":…,"rttLoadedMs":…,"cpuPct":{…}}
+//   {"path":…,"tcpMbps":…,"udpMbps":…,"rttMs":…,"rttColdMs":…,"rttBackToBackMs":…,"rttLoadedMs":…,"cpuPct":{…}}
 // A path that fails prints {"path":…,"error":…} instead and the exit code is 1.
 import { Testbed } from '../../test/helpers/testbed.js';
 import { measurePath, type MeasureOptions, type PathResult } from './measure.js';
@@ -42,13 +42,13 @@ function selectPaths(names: string[] | null): VpnPathSpec[] {
 }
 
 function table(results: PathResult[]): string {
-  const head = ['path', 'TCP Mbit/s', 'UDP Mbit/s', 'RTT ms', 'RTT 2 ms apart', 'RTT loaded ms', 'CPU % (of one core)'];
+  const head = ['path', 'TCP Mbit/s', 'UDP Mbit/s', 'RTT ms', 'RTT cold', 'RTT 2 ms apart', 'RTT loaded ms', 'CPU % (of one core)'];
   const rows = results.map((r) => [
-    r.path, r.tcpMbps.toFixed(1), r.udpMbps.toFixed(1), r.rttMs.toFixed(3), r.rttBackToBackMs.toFixed(3), r.rttLoadedMs.toFixed(3),
+    r.path, r.tcpMbps.toFixed(1), r.udpMbps.toFixed(1), r.rttMs.toFixed(3), r.rttColdMs.toFixed(3), r.rttBackToBackMs.toFixed(3), r.rttLoadedMs.toFixed(3),
     Object.entries(r.cpuPct).map(([k, v]) => `${k} ${v}`).join(', '),
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === 6 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 || i === head.length - 1 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ').trimEnd();
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
 }
 
