@@ -45,7 +45,8 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
   expectedIp?: string;
   private hasEstablished = false;
   private isFinished = false;
-  private lastSendMs = Date.now();
+  /** When this connection last sent a packet (Date.now()); the endpoint reads it to spot quiet spells. */
+  lastSendMs = Date.now();
   /** Packets received since the last transmit, and whether the app wrote since then. */
   private recvSinceSend = 0;
   private hasAppWrites = false;

@@ -18,6 +18,9 @@ import { CID_LEN, cidKey, dcidKeyOf, isLongHeader, newCid, resetTokenFor } from 
 import { checkRetryToken, mintRetryToken } from './retry-token.js';
 import { QuicError } from './errors.js';
 
+/** A connection that sent nothing for longer than this (ms, Date.now() ticks) is quiet: see transmit(). */
+const QUIET_MS = 1;
+
 export interface ServerOptions {
   config: QuicConfig;
   /** Called for each accepted connection (before its handshake completes); returns its app. */
@@ -317,6 +320,13 @@ export class QuicEndpoint implements DriverHost {
   transmit(d: ConnDriver): void {
     const c = d.conn;
     const buf = this.sendBuf;
+    const now = Date.now();
+    // The first packet after a quiet spell (a ping, a keystroke, a DNS query) goes to the
+    // socket before we ask quiche for more: the next send() call, the timer re-arm and the
+    // rest of the turn would otherwise delay it by tens of µs on the cold caches of an idle
+    // process (docs/benchmarks.md). Only when nothing else waits in this turn's batch, so a
+    // busy endpoint still makes one sendmmsg per turn.
+    const isQuiet = now - d.lastSendMs > QUIET_MS && !this.hasUnflushed;
     let sent = 0;
     for (;;) {
       let r;
@@ -327,10 +337,10 @@ export class QuicEndpoint implements DriverHost {
       }
       if (r === null) break;
       this.path.send(buf.subarray(0, r[0]), r[1].to);
-      sent++;
+      if (++sent === 1 && isQuiet) this.path.flush?.();
     }
     if (sent) {
-      d.noteSent(Date.now());
+      d.noteSent(now);
       if (this.isInFlushAll) this.hasUnflushed = true;
       else this.path.flush?.(); // timer-driven sends (retransmits, keep-alives) go out now
     }

@@ -1,12 +1,14 @@
 /**
  * Held ACKs (QuicConfigOptions.ackDelayMs, RFC 9000 §13.2): a packet that asks for nothing
  * but an ACK is acknowledged after the delay, not at once; a second packet, or anything the
- * app writes, sends at once; ackDelayMs 0 restores ACK-at-once. Also QuicEndpoint.flushNow.
+ * app writes, sends at once; ackDelayMs 0 restores ACK-at-once. Also QuicEndpoint.flushNow,
+ * and the early path flush of the first packet after a quiet spell (endpoint.ts transmit).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { QuicEndpoint } from '../../../src/quic/endpoint.js';
 import { MemoryNetwork } from '../../../src/quic/memory-path.js';
+import type { PacketPath } from '../../../src/quic/path.js';
 import { echoServer, TestClient, clientConfig, within } from '../../helpers/quic.js';
 
 const turns = (n: number) => new Promise<void>((r) => {
@@ -90,4 +92,44 @@ test('flushNow() runs a pending flush at once instead of on the next setImmediat
   endpoint.flushNow(); // nothing pending: a no-op
   assert.equal(sent() - before, 1);
   await close();
+});
+
+/** A PacketPath over `inner` that records the order of sends and flushes. */
+function recordingPath(inner: PacketPath): PacketPath & { events: string[] } {
+  const events: string[] = [];
+  return {
+    events,
+    local: inner.local,
+    send: (pkt, to) => { events.push('send'); inner.send(pkt, to); },
+    onReceive: (h) => inner.onReceive(h),
+    flush: () => { events.push('flush'); },
+    close: () => inner.close(),
+  };
+}
+
+test('the first packet after a quiet spell is flushed before quiche is asked for more; a busy burst is flushed once', async () => {
+  const net = new MemoryNetwork();
+  const sp = net.bind('10.0.0.1', 443);
+  const server = await echoServer(sp);
+  const path = recordingPath(net.bind('10.0.0.2'));
+  const client = new QuicEndpoint({ path });
+  const app = new TestClient();
+  const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs: 0 }), app });
+  await within(app.established, 5000, 'handshake');
+  const endpoint = (conn as unknown as { host: QuicEndpoint }).host;
+  // Three datagrams too big to share a packet: three packets in one burst.
+  const burst = () => {
+    for (let i = 0; i < 3; i++) conn.dgramSend(new Uint8Array(1000).fill(i));
+    conn.wake();
+    endpoint.flushNow();
+  };
+  await new Promise((r) => setTimeout(r, 20)); // quiet: nothing sent for 20 ms
+  path.events.length = 0;
+  burst();
+  assert.deepEqual(path.events, ['send', 'flush', 'send', 'send', 'flush'], 'quiet: the first packet leaves at once');
+  path.events.length = 0;
+  burst(); // the same millisecond as the last send: not quiet
+  assert.deepEqual(path.events, ['send', 'send', 'send', 'flush'], 'busy: one flush for the burst');
+  await client.close();
+  await server.ep.close();
 });
