@@ -2,7 +2,8 @@
   "targets": [
     {
       "target_name": "tun",
-      "sources": ["tun.c", "gro.c"],
+      "sources": ["tun.c", "gro.c", "../common/poll-reader.c"],
+      "include_dirs": ["../common"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [

@@ -6,6 +6,8 @@
  * packet arrives, which caps throughput (~40-90 k pps), drops under load and keeps the
  * process from exiting (FACTS.md "TUN from Node"). A non-blocking fd polled by epoll costs
  * nothing while idle, drains many packets per wake-up and needs no thread to unblock on exit.
+ * The reader's lifetime (start, pause, close, env teardown, the call into JS) is shared with
+ * native/udp/recv.c in native/common/poll-reader.c; on_poll, the drain, is ours.
  *
  * JS-visible functions (all synchronous; errors are Error objects whose `code` is the libuv
  * errno name, e.g. "EPERM"; src/tun/linux.ts maps them to TunError):
@@ -27,7 +29,6 @@
 #include <linux/virtio_net.h>
 #include <net/if.h>
 #include <node_api.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -35,45 +36,19 @@
 #include <unistd.h>
 #include <uv.h>
 
-#define CHECK(call)                                                   \
-  do {                                                                \
-    if ((call) != napi_ok) {                                          \
-      napi_throw_error(env, "ERR_TUN_NAPI", "napi call failed: " #call); \
-      return NULL;                                                    \
-    }                                                                 \
-  } while (0)
+#define NAPI_UTIL_CODE "ERR_TUN"
+#include "napi-util.h"
+#include "poll-reader.h"
 
 /* Throws an Error with code = errno name (EPERM, EBUSY, ...) and a message with context. */
 static napi_value throw_errno(napi_env env, int err, const char* what) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_throw_error(env, uv_err_name(-err), msg);
-  return NULL;
-}
-
-static int get_args(napi_env env, napi_callback_info info, size_t want, napi_value* argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) {
-    napi_throw_type_error(env, "ERR_TUN_ARGS", "missing arguments");
-    return -1;
-  }
-  return 0;
-}
-
-static napi_value make_int(napi_env env, int64_t v) {
-  napi_value r;
-  napi_create_int64(env, (int64_t)v, &r);
-  return r;
+  return throw_errno_code(env, uv_err_name(-err), err, what);
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
   napi_value argv[3];
-  size_t argc = 3;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, "ERR_TUN_ARGS", "missing arguments");
-    return NULL;
-  }
+  int argc = get_args_opt(env, info, 2, 3, argv);
+  if (argc < 0) return NULL;
   char name[IFNAMSIZ] = {0};
   size_t len = 0;
   CHECK(napi_get_value_string_utf8(env, argv[0], name, sizeof name, &len));
@@ -128,81 +103,31 @@ static napi_value js_get_mtu(napi_env env, napi_callback_info info) { return mtu
 static napi_value js_set_mtu(napi_env env, napi_callback_info info) { return mtu_ioctl(env, info, true); }
 
 typedef struct {
-  uv_poll_t poll;
-  napi_env env;
-  int fd;
+  poll_reader_t pr; /* first; pr.fd stays JS's (pollClose does not close it) */
   uint8_t* base;
   size_t slot;
   size_t offset;
   int32_t* sizes;
   uint32_t max_batch;
-  napi_ref buf_ref, sizes_ref, cb_ref;
-  napi_async_context actx;
-  napi_async_cleanup_hook_handle cleanup;
-  bool closed;
-  bool paused;
   bool vnet; /* the fd has IFF_VNET_HDR: each read starts with a header we skip */
 } reader_t;
 
-/* Before the cleanup hook exists (a failed start): just free. */
-static void on_closed_early(uv_handle_t* h) { free(h->data); }
+static void on_poll(uv_poll_t* h, int status, int events);
 
-/* The handle is closed (by pollClose or by env teardown): only now may Node unload this
- * library, since this callback's code lives in it — hence an *async* cleanup hook, which
- * Node waits for until napi_remove_async_cleanup_hook. */
-static void on_closed(uv_handle_t* h) {
-  reader_t* r = h->data;
-  napi_remove_async_cleanup_hook(r->cleanup);
-  free(r);
-}
-
-/* Env teardown (worker exit, process exit) with the reader still open: stop watching, close
- * the fd and the handle, or the worker's loop would be closed with a live handle. If a close
- * is already pending, its callback ends the hook. The napi references are not released: the
- * env that owns them is going away. */
-static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
-  reader_t* r = arg;
-  if (r->closed) return;
-  r->closed = true;
-  uv_poll_stop(&r->poll);
-  close(r->fd);
-  uv_close((uv_handle_t*)&r->poll, on_closed);
-}
-
-static void release(reader_t* r) {
-  napi_delete_reference(r->env, r->buf_ref);
-  napi_delete_reference(r->env, r->sizes_ref);
-  napi_delete_reference(r->env, r->cb_ref);
-  napi_async_destroy(r->env, r->actx);
-}
-
-/* Calls cb(count, errno) on the JS thread, with async context so nextTick/microtasks run. */
-static void deliver(reader_t* r, int count, int err) {
-  napi_env env = r->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, recv, argv[2], result;
-  napi_get_reference_value(env, r->cb_ref, &cb);
-  napi_get_global(env, &recv); /* napi_make_callback converts recv to an object: not undefined */
-  napi_create_int32(env, count, &argv[0]);
-  napi_create_int32(env, err, &argv[1]);
-  napi_make_callback(env, r->actx, recv, cb, 2, argv, &result);
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) {
-    napi_value exc;
-    napi_get_and_clear_last_exception(env, &exc);
-    napi_fatal_exception(env, exc); /* routes to process 'uncaughtException' */
-  }
-  napi_close_handle_scope(env, scope);
-}
+static const poll_reader_kind_t kind = {
+    .resource_name = "masque.TunRead",
+    .code_args = "ERR_TUN_ARGS",
+    .code_napi = "ERR_TUN_NAPI",
+    .code_errno = NULL,
+    .on_poll = on_poll,
+    .owns_fd = false,
+};
 
 static void on_poll(uv_poll_t* h, int status, int events) {
   reader_t* r = h->data;
-  if (r->closed) return;
+  if (r->pr.closed) return;
   if (status < 0) {
-    uv_poll_stop(&r->poll);
-    deliver(r, 0, -status);
+    poll_reader_fail(&r->pr, 0, -status);
     return;
   }
   uint32_t n = 0;
@@ -218,10 +143,10 @@ static void on_poll(uv_poll_t* h, int status, int events) {
       /* No offloads are enabled (TUNSETOFFLOAD), so the kernel hands us whole, checksummed
        * packets and the header carries nothing we need. */
       struct iovec iov[2] = {{&vh, sizeof vh}, {dst, cap}};
-      k = readv(r->fd, iov, 2);
+      k = readv(r->pr.fd, iov, 2);
       if (k >= 0) k = k >= (ssize_t)sizeof vh ? k - (ssize_t)sizeof vh : 0;
     } else {
-      k = read(r->fd, dst, cap);
+      k = read(r->pr.fd, dst, cap);
     }
     if (k < 0) {
       if (errno == EINTR) continue;
@@ -230,18 +155,14 @@ static void on_poll(uv_poll_t* h, int status, int events) {
     }
     r->sizes[n++] = (int32_t)k;
   }
-  if (err) uv_poll_stop(&r->poll); /* a dead fd would otherwise wake us forever */
-  if (n > 0 || err) deliver(r, (int)n, err);
+  if (err) poll_reader_fail(&r->pr, (int)n, err);
+  else if (n > 0) poll_reader_deliver(&r->pr, (int)n, 0);
 }
 
 static napi_value js_poll_start(napi_env env, napi_callback_info info) {
   napi_value argv[8];
-  size_t argc = 8;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7) {
-    napi_throw_type_error(env, "ERR_TUN_ARGS", "missing arguments");
-    return NULL;
-  }
+  int argc = get_args_opt(env, info, 7, 8, argv);
+  if (argc < 0) return NULL;
   bool vnet = false;
   if (argc > 7) CHECK(napi_get_value_bool(env, argv[7], &vnet));
   int32_t fd, slot, offset, max_batch;
@@ -261,110 +182,22 @@ static napi_value js_poll_start(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, "ERR_TUN_ARGS", "bad read buffer geometry");
     return NULL;
   }
-  reader_t* r = calloc(1, sizeof *r);
-  if (!r) return throw_errno(env, ENOMEM, "calloc");
-  r->env = env;
-  r->fd = fd;
+  reader_t* r = poll_reader_alloc(env, &kind, sizeof *r, fd);
+  if (!r) return NULL;
   r->base = base;
   r->slot = (size_t)slot;
   r->offset = (size_t)offset;
   r->sizes = sizes;
   r->max_batch = (uint32_t)max_batch;
   r->vnet = vnet;
-  /* Strong references keep the buffers (whose memory C writes into) alive until close. */
-  CHECK(napi_create_reference(env, argv[1], 1, &r->buf_ref));
-  CHECK(napi_create_reference(env, argv[4], 1, &r->sizes_ref));
-  CHECK(napi_create_reference(env, argv[6], 1, &r->cb_ref));
-  napi_value name;
-  CHECK(napi_create_string_utf8(env, "masque.TunRead", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, NULL, name, &r->actx));
-  uv_loop_t* loop;
-  CHECK(napi_get_uv_event_loop(env, &loop));
-  r->poll.data = r;
-  int rc = uv_poll_init(loop, &r->poll, fd);
-  if (rc != 0) {
-    release(r);
-    free(r);
-    return throw_errno(env, -rc, "uv_poll_init");
-  }
-  rc = uv_poll_start(&r->poll, UV_READABLE, on_poll);
-  if (rc != 0) {
-    r->closed = true;
-    release(r);
-    uv_close((uv_handle_t*)&r->poll, on_closed_early);
-    return throw_errno(env, -rc, "uv_poll_start");
-  }
-  napi_add_async_cleanup_hook(env, on_env_cleanup, r, &r->cleanup);
-  napi_value ext;
-  CHECK(napi_create_external(env, r, NULL, NULL, &ext));
-  return ext;
-}
-
-static reader_t* get_reader(napi_env env, napi_callback_info info, napi_value* argv, size_t n) {
-  if (get_args(env, info, n, argv)) return NULL;
-  void* p = NULL;
-  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
-    napi_throw_type_error(env, "ERR_TUN_ARGS", "not a reader handle");
-    return NULL;
-  }
-  reader_t* r = p;
-  return r->closed ? NULL : r;
-}
-
-static napi_value js_poll_pause(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  reader_t* r = get_reader(env, info, argv, 1);
-  if (r && !r->paused) {
-    uv_poll_stop(&r->poll);
-    r->paused = true;
-  }
-  return NULL;
-}
-
-static napi_value js_poll_resume(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  reader_t* r = get_reader(env, info, argv, 1);
-  if (r && r->paused) {
-    int rc = uv_poll_start(&r->poll, UV_READABLE, on_poll);
-    if (rc != 0) return throw_errno(env, -rc, "uv_poll_start");
-    r->paused = false;
-  }
-  return NULL;
-}
-
-/* ref=false lets the process exit while a read is pending, like socket.unref(). */
-static napi_value js_poll_ref(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  reader_t* r = get_reader(env, info, argv, 2);
-  if (!r) return NULL;
-  bool on;
-  CHECK(napi_get_value_bool(env, argv[1], &on));
-  if (on) uv_ref((uv_handle_t*)&r->poll);
-  else uv_unref((uv_handle_t*)&r->poll);
-  return NULL;
-}
-
-/* Stops polling and frees the reader once libuv is done with the handle. Safe to call from
- * inside cb: memory is released in the close callback, after cb has returned. */
-static napi_value js_poll_close(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  reader_t* r = get_reader(env, info, argv, 1);
-  if (!r) return NULL;
-  r->closed = true;
-  uv_poll_stop(&r->poll);
-  release(r);
-  uv_close((uv_handle_t*)&r->poll, on_closed);
-  return NULL;
+  napi_value keep[] = {argv[1], argv[4]};
+  return poll_reader_start(&r->pr, keep, sizeof keep / sizeof keep[0], argv[6]);
 }
 
 static napi_value js_write(napi_env env, napi_callback_info info) {
   napi_value argv[6];
-  size_t argc = 6;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 5) {
-    napi_throw_type_error(env, "ERR_TUN_ARGS", "missing arguments");
-    return NULL;
-  }
+  int argc = get_args_opt(env, info, 5, 6, argv);
+  if (argc < 0) return NULL;
   bool vnet = false;
   if (argc > 5) CHECK(napi_get_value_bool(env, argv[5], &vnet));
   static const struct virtio_net_hdr zero_hdr;
@@ -463,10 +296,10 @@ NAPI_MODULE_INIT() {
       {"getMtu", NULL, js_get_mtu, NULL, NULL, NULL, napi_default, NULL},
       {"setMtu", NULL, js_set_mtu, NULL, NULL, NULL, napi_default, NULL},
       {"pollStart", NULL, js_poll_start, NULL, NULL, NULL, napi_default, NULL},
-      {"pollPause", NULL, js_poll_pause, NULL, NULL, NULL, napi_default, NULL},
-      {"pollResume", NULL, js_poll_resume, NULL, NULL, NULL, napi_default, NULL},
-      {"pollRef", NULL, js_poll_ref, NULL, NULL, NULL, napi_default, NULL},
-      {"pollClose", NULL, js_poll_close, NULL, NULL, NULL, napi_default, NULL},
+      {"pollPause", NULL, poll_reader_js_pause, NULL, NULL, NULL, napi_default, (void*)&kind},
+      {"pollResume", NULL, poll_reader_js_resume, NULL, NULL, NULL, napi_default, (void*)&kind},
+      {"pollRef", NULL, poll_reader_js_ref, NULL, NULL, NULL, napi_default, (void*)&kind},
+      {"pollClose", NULL, poll_reader_js_close, NULL, NULL, NULL, napi_default, (void*)&kind},
       {"write", NULL, js_write, NULL, NULL, NULL, napi_default, NULL},
       {"writeArena", NULL, js_write_arena, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},

@@ -11,7 +11,8 @@
  * The socket stays Node's (bind, connect, close, the send fallback): we poll a dup() of its
  * fd, so libuv's per-fd watcher table never sees two handles on one descriptor, and JS stops
  * dgram's own receiving (handle.recvStop) once this reader runs. Closing the reader closes
- * only the dup.
+ * only the dup. The reader's lifetime (start, close, env teardown, the call into JS) is
+ * native/common/poll-reader.c, shared with native/tun; on_poll and the error recovery are ours.
  *
  * JS-visible functions:
  *   recvStart(fd, buf: Buffer, slot, maxBatch, lens: Int32Array, addrs: Uint8Array,
@@ -29,23 +30,21 @@
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
-#include "util.h"
+#define NAPI_UTIL_CODE "ERR_UDP"
+#include "napi-util.h"
+#include "poll-reader.h"
 
 #define ADDR_SLOT ((int)sizeof(struct sockaddr_in6))
 #define MAX_BATCH 256
 
 
 typedef struct {
-  uv_poll_t poll;
-  napi_env env;
-  int fd; /* our dup */
+  poll_reader_t pr; /* first; pr.fd is our dup, which the reader owns */
   uint8_t* base;
   size_t slot;
   uint32_t max_batch;
@@ -54,76 +53,29 @@ typedef struct {
   int32_t* state;
   struct mmsghdr msgs[MAX_BATCH];
   struct iovec iov[MAX_BATCH];
-  napi_ref buf_ref, lens_ref, addrs_ref, state_ref, cb_ref;
-  napi_async_context actx;
-  napi_async_cleanup_hook_handle cleanup;
   uint32_t err_streak; /* EPOLLERR wake-ups since the last datagram (bounds a spin) */
-  bool closed;
 } reader_t;
 
 static napi_value throw_errno(napi_env env, int err, const char* what) {
-  char msg[160];
-  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
-  napi_throw_error(env, "ERR_UDP_RECV", msg);
-  return NULL;
+  return throw_errno_code(env, "ERR_UDP_RECV", err, what);
 }
 
-static void on_closed(uv_handle_t* h) {
-  reader_t* r = h->data;
-  napi_remove_async_cleanup_hook(r->cleanup);
-  free(r);
-}
+static void on_poll(uv_poll_t* h, int status, int events);
 
-static void on_closed_early(uv_handle_t* h) { free(h->data); }
-
-/* Env teardown with the reader open: stop, close our dup and the handle (see native/tun). */
-static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
-  reader_t* r = arg;
-  if (r->closed) return;
-  r->closed = true;
-  int fd = r->fd;
-  uv_poll_stop(&r->poll); /* EPOLL_CTL_DEL while the dup is open: a closed dup would linger */
-  uv_close((uv_handle_t*)&r->poll, on_closed);
-  close(fd);
-}
-
-static void release(reader_t* r) {
-  napi_delete_reference(r->env, r->buf_ref);
-  napi_delete_reference(r->env, r->lens_ref);
-  napi_delete_reference(r->env, r->addrs_ref);
-  napi_delete_reference(r->env, r->state_ref);
-  napi_delete_reference(r->env, r->cb_ref);
-  napi_async_destroy(r->env, r->actx);
-}
-
-static void deliver(reader_t* r, int count, int err) {
-  napi_env env = r->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, recv, argv[2], result;
-  napi_get_reference_value(env, r->cb_ref, &cb);
-  napi_get_global(env, &recv);
-  napi_create_int32(env, count, &argv[0]);
-  napi_create_int32(env, err, &argv[1]);
-  napi_make_callback(env, r->actx, recv, cb, 2, argv, &result);
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) {
-    napi_value exc;
-    napi_get_and_clear_last_exception(env, &exc);
-    napi_fatal_exception(env, exc);
-  }
-  napi_close_handle_scope(env, scope);
-}
-
+static const poll_reader_kind_t kind = {
+    .resource_name = "masque.UdpRecv",
+    .code_args = "ERR_UDP_ARGS",
+    .code_napi = "ERR_UDP_NAPI",
+    .code_errno = "ERR_UDP_RECV",
+    .on_poll = on_poll,
+    .owns_fd = true,
+};
 
 /* Errors about one datagram or the peer, not the socket: count and keep reading. */
 static bool is_soft(int e) {
   return e == ECONNREFUSED || e == EHOSTUNREACH || e == ENETUNREACH || e == ENOBUFS ||
          e == ENOMEM || e == EPERM || e == EMSGSIZE || e == ECONNRESET;
 }
-
-static void on_poll(uv_poll_t* h, int status, int events);
 
 /* libuv stops a poll handle on EPOLLERR and reports UV_EBADF, but on a UDP socket EPOLLERR
  * mostly means a pending ICMP error (ECONNREFUSED on a connected socket). Read and clear it
@@ -132,24 +84,24 @@ static void on_poll(uv_poll_t* h, int status, int events);
 static int recover(reader_t* r) {
   int soerr = 0;
   socklen_t len = sizeof soerr;
-  if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) return errno;
+  if (getsockopt(r->pr.fd, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0) return errno;
   if (soerr != 0 && !is_soft(soerr)) return soerr;
   if (++r->err_streak > 64) return soerr ? soerr : EIO; /* EPOLLERR that never clears */
   if (soerr != 0) {
     r->state[0]++;
     r->state[1] = soerr;
   }
-  int rc = uv_poll_start(&r->poll, UV_READABLE, on_poll);
+  int rc = poll_reader_rearm(&r->pr);
   return rc == 0 ? 0 : -rc;
 }
 
 static void on_poll(uv_poll_t* h, int status, int events) {
   reader_t* r = h->data;
-  if (r->closed) return;
+  if (r->pr.closed) return;
   if (status < 0) {
     int err = recover(r);
-    if (err) uv_poll_stop(&r->poll);
-    deliver(r, 0, err); /* also reports what recover() counted */
+    if (err) poll_reader_fail(&r->pr, 0, err);
+    else poll_reader_deliver(&r->pr, 0, 0); /* reports what recover() counted */
     return;
   }
   uint32_t want = r->max_batch;
@@ -167,7 +119,7 @@ static void on_poll(uv_poll_t* h, int status, int events) {
   int n;
   int err = 0;
   for (int tries = 0; tries < 8; tries++) {
-    n = recvmmsg(r->fd, r->msgs, want, MSG_DONTWAIT, NULL);
+    n = recvmmsg(r->pr.fd, r->msgs, want, MSG_DONTWAIT, NULL);
     if (n >= 0) break;
     if (errno == EINTR) continue;
     if (errno == EAGAIN) return;
@@ -180,19 +132,18 @@ static void on_poll(uv_poll_t* h, int status, int events) {
     break;
   }
   if (n < 0 && err == 0) { /* only soft errors: report them, wait for the next wake-up */
-    deliver(r, 0, 0);
+    poll_reader_deliver(&r->pr, 0, 0);
     return;
   }
   if (err) {
-    uv_poll_stop(&r->poll); /* a dead fd would otherwise wake us forever */
-    deliver(r, 0, err);
+    poll_reader_fail(&r->pr, 0, err);
     return;
   }
   for (int i = 0; i < n; i++) {
     r->lens[i] = (r->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int32_t)r->msgs[i].msg_len;
   }
   r->err_streak = 0;
-  if (n > 0) deliver(r, n, 0);
+  if (n > 0) poll_reader_deliver(&r->pr, n, 0);
 }
 
 
@@ -221,92 +172,23 @@ static napi_value js_recv_start(napi_env env, napi_callback_info info) {
   }
   int dfd = dup(fd);
   if (dfd < 0) return throw_errno(env, errno, "dup");
-  reader_t* r = calloc(1, sizeof *r);
-  if (!r) {
-    close(dfd);
-    return throw_errno(env, ENOMEM, "calloc");
-  }
-  r->env = env;
-  r->fd = dfd;
+  reader_t* r = poll_reader_alloc(env, &kind, sizeof *r, dfd);
+  if (!r) return NULL;
   r->base = base;
   r->slot = (size_t)slot;
   r->max_batch = (uint32_t)max_batch;
   r->lens = lens;
   r->addrs = addrs;
   r->state = state;
-  CHECK(napi_create_reference(env, argv[1], 1, &r->buf_ref));
-  CHECK(napi_create_reference(env, argv[4], 1, &r->lens_ref));
-  CHECK(napi_create_reference(env, argv[5], 1, &r->addrs_ref));
-  CHECK(napi_create_reference(env, argv[6], 1, &r->state_ref));
-  CHECK(napi_create_reference(env, argv[7], 1, &r->cb_ref));
-  napi_value name;
-  CHECK(napi_create_string_utf8(env, "masque.UdpRecv", NAPI_AUTO_LENGTH, &name));
-  CHECK(napi_async_init(env, NULL, name, &r->actx));
-  uv_loop_t* loop;
-  CHECK(napi_get_uv_event_loop(env, &loop));
-  r->poll.data = r;
-  int rc = uv_poll_init(loop, &r->poll, dfd);
-  if (rc != 0) {
-    release(r);
-    close(dfd);
-    free(r);
-    return throw_errno(env, -rc, "uv_poll_init");
-  }
-  rc = uv_poll_start(&r->poll, UV_READABLE, on_poll);
-  if (rc != 0) {
-    r->closed = true;
-    release(r);
-    close(dfd);
-    uv_close((uv_handle_t*)&r->poll, on_closed_early);
-    return throw_errno(env, -rc, "uv_poll_start");
-  }
-  napi_add_async_cleanup_hook(env, on_env_cleanup, r, &r->cleanup);
-  napi_value ext;
-  CHECK(napi_create_external(env, r, NULL, NULL, &ext));
-  return ext;
-}
-
-static reader_t* get_reader(napi_env env, napi_callback_info info, napi_value* argv, size_t n) {
-  if (get_args(env, info, n, argv)) return NULL;
-  void* p = NULL;
-  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
-    napi_throw_type_error(env, "ERR_UDP_ARGS", "not a reader handle");
-    return NULL;
-  }
-  reader_t* r = p;
-  return r->closed ? NULL : r;
-}
-
-static napi_value js_recv_ref(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  reader_t* r = get_reader(env, info, argv, 2);
-  if (!r) return NULL;
-  bool on;
-  CHECK(napi_get_value_bool(env, argv[1], &on));
-  if (on) uv_ref((uv_handle_t*)&r->poll);
-  else uv_unref((uv_handle_t*)&r->poll);
-  return NULL;
-}
-
-/* Safe from inside cb: memory is released in the close callback, after cb returned. */
-static napi_value js_recv_close(napi_env env, napi_callback_info info) {
-  napi_value argv[1];
-  reader_t* r = get_reader(env, info, argv, 1);
-  if (!r) return NULL;
-  r->closed = true;
-  int fd = r->fd;
-  uv_poll_stop(&r->poll); /* EPOLL_CTL_DEL while the dup is open: a closed dup would linger */
-  release(r);
-  uv_close((uv_handle_t*)&r->poll, on_closed);
-  close(fd);
-  return NULL;
+  napi_value keep[] = {argv[1], argv[4], argv[5], argv[6]};
+  return poll_reader_start(&r->pr, keep, sizeof keep / sizeof keep[0], argv[7]);
 }
 
 napi_status udp_recv_register(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"recvStart", NULL, js_recv_start, NULL, NULL, NULL, napi_default, NULL},
-      {"recvRef", NULL, js_recv_ref, NULL, NULL, NULL, napi_default, NULL},
-      {"recvClose", NULL, js_recv_close, NULL, NULL, NULL, napi_default, NULL},
+      {"recvRef", NULL, poll_reader_js_ref, NULL, NULL, NULL, napi_default, (void*)&kind},
+      {"recvClose", NULL, poll_reader_js_close, NULL, NULL, NULL, napi_default, (void*)&kind},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -43,7 +43,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "util.h"
+#define NAPI_UTIL_CODE "ERR_UDP"
+#include "napi-util.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -70,12 +71,7 @@ static int addr_len(const uint8_t* slot) {
 
 static napi_value js_send(napi_env env, napi_callback_info info) {
   napi_value argv[7];
-  size_t argc = 7;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7) {
-    napi_throw_type_error(env, "ERR_UDP_ARGS", "missing arguments");
-    return NULL;
-  }
+  if (get_args(env, info, 7, argv)) return NULL;
   int32_t fd, count;
   bool gso;
   uint8_t *buf, *addrs = NULL;
@@ -194,12 +190,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
 
 static napi_value js_sockaddr(napi_env env, napi_callback_info info) {
   napi_value argv[4];
-  size_t argc = 4;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) {
-    napi_throw_type_error(env, "ERR_UDP_ARGS", "missing arguments");
-    return NULL;
-  }
+  if (get_args(env, info, 4, argv)) return NULL;
   char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
   size_t hl = 0;
   CHECK(napi_get_value_string_utf8(env, argv[0], host, sizeof host, &hl));
