@@ -149,7 +149,7 @@ void poll_reader_fail(poll_reader_t* r, int count, int err) {
 
 /* The open reader behind argv[0], with argv[0 .. n) filled; NULL when closed (JS calls on a
  * closed reader are no-ops) or, with a TypeError, when argv[0] is not a handle. */
-static poll_reader_t* get_reader(napi_env env, napi_callback_info info, napi_value* argv, size_t n) {
+poll_reader_t* poll_reader_from_args(napi_env env, napi_callback_info info, napi_value* argv, size_t n) {
   size_t argc = n;
   void* data = NULL;
   napi_status st = napi_get_cb_info(env, info, &argc, argv, NULL, &data);
@@ -169,7 +169,7 @@ static poll_reader_t* get_reader(napi_env env, napi_callback_info info, napi_val
 
 napi_value poll_reader_js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  poll_reader_t* r = get_reader(env, info, argv, 1);
+  poll_reader_t* r = poll_reader_from_args(env, info, argv, 1);
   if (!r) return NULL;
   /* Memory is freed in the close callback, after cb (if we are inside it) has returned. */
   release(r);
@@ -179,7 +179,7 @@ napi_value poll_reader_js_close(napi_env env, napi_callback_info info) {
 
 napi_value poll_reader_js_ref(napi_env env, napi_callback_info info) {
   napi_value argv[2];
-  poll_reader_t* r = get_reader(env, info, argv, 2);
+  poll_reader_t* r = poll_reader_from_args(env, info, argv, 2);
   if (!r) return NULL;
   bool on;
   CHECK_CODE(r->kind->code_napi, napi_get_value_bool(env, argv[1], &on));
@@ -190,7 +190,7 @@ napi_value poll_reader_js_ref(napi_env env, napi_callback_info info) {
 
 napi_value poll_reader_js_pause(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  poll_reader_t* r = get_reader(env, info, argv, 1);
+  poll_reader_t* r = poll_reader_from_args(env, info, argv, 1);
   if (r && !r->paused) {
     uv_poll_stop(&r->poll);
     r->paused = true;
@@ -200,7 +200,7 @@ napi_value poll_reader_js_pause(napi_env env, napi_callback_info info) {
 
 napi_value poll_reader_js_resume(napi_env env, napi_callback_info info) {
   napi_value argv[1];
-  poll_reader_t* r = get_reader(env, info, argv, 1);
+  poll_reader_t* r = poll_reader_from_args(env, info, argv, 1);
   if (r && r->paused) {
     int rc = poll_reader_rearm(r);
     if (rc != 0) return throw_errno(env, r->kind, -rc, "uv_poll_start");

@@ -81,6 +81,15 @@ static inline int poll_reader_rearm(poll_reader_t* r) {
   return uv_poll_start(&r->poll, UV_READABLE, r->kind->on_poll);
 }
 
+/*
+ * For an addon's own JS entry points on a reader: the open reader behind argv[0], with
+ * argv[0 .. n) filled (the property descriptor's data must be the kind). NULL when the reader
+ * is closed (no exception: calls on a closed reader are no-ops) or, with a TypeError pending,
+ * when argv[0] is not a handle.
+ */
+POLL_READER_API poll_reader_t* poll_reader_from_args(napi_env env, napi_callback_info info, napi_value* argv,
+                                                     size_t n);
+
 /* pollClose(handle) / recvClose(handle). Safe from inside cb. */
 POLL_READER_API napi_value poll_reader_js_close(napi_env env, napi_callback_info info);
 /* pollRef(handle, on): on=false lets the process exit while the reader waits, like socket.unref(). */

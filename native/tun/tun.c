@@ -123,18 +123,12 @@ static const poll_reader_kind_t kind = {
     .owns_fd = false,
 };
 
-static void on_poll(uv_poll_t* h, int status, int events) {
-  reader_t* r = h->data;
-  if (r->pr.closed) return;
-  if (status < 0) {
-    poll_reader_fail(&r->pr, 0, -status);
-    return;
-  }
+/* Reads packets into the batch until EAGAIN or the batch is full; returns how many, with *err
+ * set when the fd broke (0 otherwise). A full batch leaves the fd readable, so epoll
+ * (level-triggered) wakes us again on the next loop turn after other handles ran. */
+static uint32_t drain(reader_t* r, int* err) {
   uint32_t n = 0;
-  int err = 0;
   size_t cap = r->slot - r->offset;
-  /* Drain until EAGAIN or the batch is full; a full batch leaves the fd readable, so epoll
-   * (level-triggered) wakes us again on the next loop turn after other handles ran. */
   struct virtio_net_hdr vh;
   while (n < r->max_batch) {
     uint8_t* dst = r->base + (size_t)n * r->slot + r->offset;
@@ -150,13 +144,44 @@ static void on_poll(uv_poll_t* h, int status, int events) {
     }
     if (k < 0) {
       if (errno == EINTR) continue;
-      if (errno != EAGAIN) err = errno;
+      if (errno != EAGAIN) *err = errno;
       break;
     }
     r->sizes[n++] = (int32_t)k;
   }
+  return n;
+}
+
+static void on_poll(uv_poll_t* h, int status, int events) {
+  reader_t* r = h->data;
+  if (r->pr.closed) return;
+  if (status < 0) {
+    poll_reader_fail(&r->pr, 0, -status);
+    return;
+  }
+  int err = 0;
+  uint32_t n = drain(r, &err);
   if (err) poll_reader_fail(&r->pr, (int)n, err);
   else if (n > 0) poll_reader_deliver(&r->pr, (int)n, 0);
+}
+
+/*
+ * pollNow(handle) → count: the same drain as a wake-up, now, from JS; the packets are in the
+ * batch buffer as for a callback. For reading what a write just made the kernel answer (an
+ * echo reply, TCP ACKs from a local stack are queued before write() returns) without a trip
+ * through epoll. 0 while paused or closed. A broken fd is not reported here: the fd stays
+ * readable-with-error, so the next wake-up reports it through the callback as usual.
+ */
+static napi_value js_poll_now(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  poll_reader_t* pr = poll_reader_from_args(env, info, argv, 1);
+  if (!pr) {
+    bool pending = false;
+    napi_is_exception_pending(env, &pending);
+    return pending ? NULL : make_int(env, 0);
+  }
+  int err = 0;
+  return make_int(env, pr->paused ? 0 : (int)drain((reader_t*)pr, &err));
 }
 
 static napi_value js_poll_start(napi_env env, napi_callback_info info) {
@@ -300,6 +325,7 @@ NAPI_MODULE_INIT() {
       {"pollResume", NULL, poll_reader_js_resume, NULL, NULL, NULL, napi_default, (void*)&kind},
       {"pollRef", NULL, poll_reader_js_ref, NULL, NULL, NULL, napi_default, (void*)&kind},
       {"pollClose", NULL, poll_reader_js_close, NULL, NULL, NULL, napi_default, (void*)&kind},
+      {"pollNow", NULL, js_poll_now, NULL, NULL, NULL, napi_default, (void*)&kind},
       {"write", NULL, js_write, NULL, NULL, NULL, napi_default, NULL},
       {"writeArena", NULL, js_write_arena, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},

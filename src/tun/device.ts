@@ -91,6 +91,15 @@ export interface TunDevice {
    */
   writePackets(buf: Uint8Array, lens: Int32Array, count: number): number;
 
+  /**
+   * Reads what the kernel has queued now and hands it to the onRead handler before returning,
+   * as a wake-up would. Optional (LinuxTun has it). A no-op without a handler, while paused,
+   * after close, or when called from inside the handler. TunWriter calls it after each write:
+   * the kernel's answers to what we wrote (an echo reply, TCP ACKs) are often queued before
+   * the write returns, and this way they leave with the same turn's sends.
+   */
+  readNow?(): void;
+
   /** Sets the MTU (Linux: SIOCSIFMTU, needs CAP_NET_ADMIN). Throws `ERR_TUN_MTU`. */
   setMtu(mtu: number): void;
 

@@ -22,6 +22,8 @@ export interface TunAddon {
   pollResume(h: object): void;
   pollRef(h: object, on: boolean): void;
   pollClose(h: object): void;
+  /** Drains the fd into the batch buffer now (as a wake-up would); returns the packet count. */
+  pollNow(h: object): number;
   write(fd: number, bufs: readonly Uint8Array[], offset: number, count: number, sizes: Int32Array | undefined, vnet?: boolean): number;
   writeArena(fd: number, buf: Uint8Array, lens: Int32Array, count: number, vnet: boolean, gro: boolean): number;
   close(fd: number): void;
@@ -84,6 +86,8 @@ export class LinuxTun implements TunDevice {
   private isRef = true;
   private closed = false;
   private readonly vnet: boolean;
+  private isDelivering = false;
+  private readonly isReadAfterWrite = process.env.MASQUE_TUN_READ_AFTER_WRITE !== '0';
 
   /** Opens (creates, or attaches a queue to) a TUN device. Throws TunError `ERR_TUN_OPEN`. */
   static open(opts: LinuxTunOptions = {}): LinuxTun {
@@ -160,10 +164,26 @@ export class LinuxTun implements TunDevice {
     }
   }
 
+  readNow(): void {
+    if (!this.isReadAfterWrite || this.isDelivering || !this.handler || this.closed) return;
+    const a = loadTunAddon();
+    for (const q of this.queues) {
+      if (!q.poll || q.isPaused) continue;
+      const n = a.pollNow(q.poll);
+      if (n > 0) this.deliver(q, n, 0);
+    }
+  }
+
   private deliver(q: Queue, count: number, errno: number): void {
     if (count > 0 && this.handler && !this.closed) {
       q.batch.count = count;
-      this.handler(q.batch as PacketBatch);
+      // The batch buffer is reused by the next read: no readNow() from inside the handler.
+      this.isDelivering = true;
+      try {
+        this.handler(q.batch as PacketBatch);
+      } finally {
+        this.isDelivering = false;
+      }
     }
     if (errno !== 0 && !this.closed) {
       // The addon already stopped polling this queue; report once.

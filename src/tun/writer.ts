@@ -60,7 +60,12 @@ export class TunWriter {
       this.dropped += n - this.tun.writePackets(this.arena, this.lens, n);
     } catch {
       this.dropped += n; // ERR_TUN_WRITE (link down): nothing more was written
+      return;
     }
+    // What the kernel answered while we wrote (an echo reply, TCP ACKs: its forwarding and
+    // local stacks run inside write()) is read now, so it leaves in this turn's sends, with
+    // the QUIC ACK for what we just wrote, not one epoll round trip later (docs/tun.md).
+    this.tun.readNow?.();
   }
 
   private readonly safetyFlush = (): void => {
