@@ -175,7 +175,7 @@ export async function measurePath(tb: Testbed, path: string, target: string, pid
     // Idle RTT of a tunnel in use: after the transfers, once their queues have drained; the
     // same measurement, at the same point, for every path.
     await sleep(1000);
-    const rttMs = median(await pingTimes(tb, target, 60, 0.05));
+    const rttMs = median(await pingTimes(tb, target, 100, 0.05));
     // The same pings 2 ms apart: what a path adds when its processes are warm (caches, TLB,
     // branch predictors), against rttMs where each ping finds them cold (docs/benchmarks.md).
     const rttBackToBackMs = median(await pingTimes(tb, target, 200, 0.002));
