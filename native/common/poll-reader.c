@@ -87,6 +87,7 @@ static napi_value make_handle(poll_reader_t* r, const napi_value* keep, size_t n
   CHECK_CODE(code, napi_get_uv_event_loop(env, loop));
   /* No finalizer: the reader lives until close or env teardown, not until GC. */
   CHECK_CODE(code, napi_create_external(env, r, NULL, NULL, &ext));
+  CHECK_CODE(code, napi_type_tag_object(env, ext, &r->kind->tag));
   return ext;
 }
 
@@ -158,8 +159,12 @@ poll_reader_t* poll_reader_from_args(napi_env env, napi_callback_info info, napi
     napi_throw_type_error(env, kind ? kind->code_args : NULL, "missing arguments");
     return NULL;
   }
+  /* Only externals this kind made are readers: any other value (another addon's handle, a
+   * number from a confused caller) would be dereferenced blindly. */
+  bool is_reader = false;
   void* p = NULL;
-  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
+  if (napi_check_object_type_tag(env, argv[0], &kind->tag, &is_reader) != napi_ok || !is_reader ||
+      napi_get_value_external(env, argv[0], &p) != napi_ok || !p) {
     napi_throw_type_error(env, kind->code_args, "not a reader handle");
     return NULL;
   }

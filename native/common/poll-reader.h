@@ -36,6 +36,7 @@ typedef struct {
   const char* code_errno;    /* thrown for a failed syscall; NULL: the errno's name (EPERM, ...) */
   uv_poll_cb on_poll;        /* drains the fd; reports through poll_reader_deliver/_fail */
   bool owns_fd;              /* JS close and a failed start close fd (udp's dup); TUN's fd is JS's */
+  napi_type_tag tag;         /* marks this kind's handles: another external is refused, not dereferenced */
 } poll_reader_kind_t;
 
 typedef struct {

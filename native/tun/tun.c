@@ -4,7 +4,7 @@
  *
  * Why uv_poll and not fs.read: a read on the libuv thread pool blocks a pool thread until a
  * packet arrives, which caps throughput (~40-90 k pps), drops under load and keeps the
- * process from exiting (FACTS.md "TUN from Node"). A non-blocking fd polled by epoll costs
+ * process from exiting (measured: docs/tun.md "Why our own addon"). A non-blocking fd polled by epoll costs
  * nothing while idle, drains many packets per wake-up and needs no thread to unblock on exit.
  * The reader's lifetime (start, pause, close, env teardown, the call into JS) is shared with
  * native/udp/recv.c in native/common/poll-reader.c; on_poll, the drain, is ours.
@@ -121,6 +121,7 @@ static const poll_reader_kind_t kind = {
     .code_errno = NULL,
     .on_poll = on_poll,
     .owns_fd = false,
+    .tag = {0x6d61737175657475ULL, 0x6e2d706f6c6c7264ULL}, /* "masquetun-pollrd" */
 };
 
 /* Reads packets into the batch until EAGAIN or the batch is full; returns how many, with *err

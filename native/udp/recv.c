@@ -69,6 +69,7 @@ static const poll_reader_kind_t kind = {
     .code_errno = "ERR_UDP_RECV",
     .on_poll = on_poll,
     .owns_fd = true,
+    .tag = {0x6d61737175657564ULL, 0x702d726563767264ULL}, /* "masqueudp-recvrd" */
 };
 
 /* Errors about one datagram or the peer, not the socket: count and keep reading. */
