@@ -4,9 +4,23 @@
  * formatting writes IPv6 in the RFC 5952 §4 canonical form. Returns `null` for bad text.
  */
 
-/** `"192.0.2.1"` → 4 bytes, `"2001:db8::1"` → 16 bytes, anything else → null. */
-export function parseIpAddress(text: string): Uint8Array | null {
-  return text.includes(':') ? parseIpv6(text) : parseIpv4(text);
+/** Options of {@link parseIpAddress}. */
+export interface ParseIpAddressOptions {
+  /**
+   * Accept a dotted quad only as the last piece of the text, as RFC 4291 §2.2 form 3 writes
+   * it (`x:x:x:x:x:x:d.d.d.d`): `1.2.3.4::1` is then null. Default false: a dotted quad may
+   * also end the part before `::` and stands where it is written (`1.2.3.4::1` → 102:304::1).
+   */
+  readonly isDottedQuadLastOnly?: boolean;
+}
+
+/**
+ * `"192.0.2.1"` → 4 bytes, `"2001:db8::1"` → 16 bytes, anything else → null. The bytes are
+ * a fresh array owned by the caller. No trimming, brackets or zone IDs (`%eth0`): callers
+ * that take those strip them first.
+ */
+export function parseIpAddress(text: string, opts: ParseIpAddressOptions = {}): Uint8Array | null {
+  return text.includes(':') ? parseIpv6(text, opts.isDottedQuadLastOnly === true) : parseIpv4(text);
 }
 
 function parseIpv4(text: string): Uint8Array | null {
@@ -23,16 +37,16 @@ function parseIpv4(text: string): Uint8Array | null {
   return out;
 }
 
-function parseIpv6(text: string): Uint8Array | null {
+function parseIpv6(text: string, isDottedQuadLastOnly: boolean): Uint8Array | null {
   const halves = text.split('::');
   if (halves.length > 2) return null;
-  const words = (s: string): number[] | null => {
+  const words = (s: string, isDottedEndAllowed: boolean): number[] | null => {
     if (s === '') return [];
     const out: number[] = [];
     const groups = s.split(':');
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i];
-      if (i === groups.length - 1 && g.includes('.')) {
+      if (isDottedEndAllowed && i === groups.length - 1 && g.includes('.')) {
         const v4 = parseIpv4(g);
         if (!v4) return null;
         out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
@@ -43,8 +57,8 @@ function parseIpv6(text: string): Uint8Array | null {
     }
     return out;
   };
-  const head = words(halves[0]);
-  const tail = halves.length === 2 ? words(halves[1]) : [];
+  const head = words(halves[0], halves.length === 1 || !isDottedQuadLastOnly);
+  const tail = halves.length === 2 ? words(halves[1], true) : [];
   if (!head || !tail) return null;
   const fill = 8 - head.length - tail.length;
   if (halves.length === 2 ? fill < 1 : fill !== 0) return null;

@@ -32,3 +32,35 @@ test('invalid prefixes throw ERR_CIDR_INVALID; invalid addresses match nothing',
   }
   assert.ok(!cidrContains(parseCidr('0.0.0.0/0'), 'not-an-ip'));
 });
+
+test('address text: what parseIp takes on top of wire/ip-address, and what it refuses', () => {
+  const hex = (s: string) => {
+    const b = parseIp(s);
+    return b === null ? null : Buffer.from(b).toString('hex');
+  };
+  // Brackets, zones and IPv4-mapped addresses are this file's, not wire/'s.
+  assert.equal(hex('[2001:db8::1]'), '20010db8000000000000000000000001');
+  assert.equal(hex('fe80::1%eth0'), 'fe800000000000000000000000000001');
+  assert.equal(hex('::ffff:192.0.2.1'), 'c0000201');
+  assert.equal(hex('::FFFF:c000:0201'), 'c0000201', 'mapped in hex, upper case, leading zeros in a group');
+  assert.equal(parseCidr('::ffff:10.0.0.0/8').prefixLength, 8, 'a mapped prefix takes an IPv4 length');
+  assert.throws(() => parseCidr('::ffff:10.0.0.0/104'), { code: 'ERR_CIDR_INVALID' });
+  // Whitespace: parseCidr trims the whole text, nothing inside it.
+  assert.equal(parseCidr(' 10.0.0.0/8\n').text, '10.0.0.0/8');
+  for (const bad of ['10.0.0.0 /8', '10.0.0.0/ 8', '10. 0.0.0', ':: 1']) {
+    assert.throws(() => parseCidr(bad), { code: 'ERR_CIDR_INVALID' }, bad);
+  }
+  assert.equal(hex(' 10.0.0.1'), null);
+  // Leading zeros: refused in a dotted quad (octal to some parsers), also in an embedded one.
+  assert.equal(hex('::ffff:01.2.3.4'), null);
+  assert.equal(hex('0001::1'), '00010000000000000000000000000001');
+  // A dotted quad only as the last piece (RFC 4291 §2.2), unlike wire/'s default ...
+  assert.equal(hex('1.2.3.4::1'), null);
+  assert.throws(() => parseCidr('1.2.3.4::1/64'), { code: 'ERR_CIDR_INVALID' });
+  // ... except the old reading of a dotted quad before a closing '::' as the last 32 bits,
+  // kept as it was (invalid text; see legacyDottedQuadBeforeCompression in cidr.ts).
+  assert.equal(hex('1.2.3.4::'), '00000000000000000000000001020304');
+  assert.equal(hex('1:1.2.3.4::'), '00010000000000000000000001020304');
+  assert.equal(hex(':1.2.3.4::'), null);
+  assert.equal(hex('1:2:3:4:5:6:1.2.3.4::'), null);
+});
