@@ -51,21 +51,8 @@ export function cidrContains(cidr: Cidr, address: string): boolean {
  */
 export function parseIp(text: string): Uint8Array | null {
   const s = text.replace(/^\[|\]$/g, '').replace(/%.*$/, '');
-  const ip = parseIpAddress(legacyDottedQuadBeforeCompression(s), { isDottedQuadLastOnly: true });
+  const ip = parseIpAddress(s);
   if (ip === null || ip.byteLength === 4) return ip;
   const isMapped = ip.subarray(0, 10).every((b) => b === 0) && ip[10] === 0xff && ip[11] === 0xff;
   return isMapped ? ip.slice(12) : ip;
-}
-
-/**
- * `1.2.3.4::` → `::1.2.3.4`, `1:1.2.3.4::` → `1::1.2.3.4`: how this file's own parser (before it
- * used wire/) read a dotted quad just before a closing `::`, kept so every prefix accepted before
- * reads the same. RFC 4291 §2.2 allows the dotted quad only at the end, so the text is invalid
- * (masque/ip-prefix.ts and node:net reject it; wire/ by default reads it as `102:304::`).
- * TODO: reject it here too; until then a config that says `1.2.3.4::` gets `::1.2.3.4`.
- */
-function legacyDottedQuadBeforeCompression(s: string): string {
-  const m = /^((?:[0-9a-fA-F]{1,4}:)*)([^:]*\.[^:]*)::$/.exec(s);
-  if (m === null) return s;
-  return `${m[1]!.slice(0, -1)}::${m[2]!}`;
 }

@@ -1,26 +1,17 @@
 /**
  * IP address text ⇄ bytes without node:net (wire/ stays sans-IO). Parsing accepts dotted
- * IPv4 and IPv6 with `::` compression and an embedded dotted tail (RFC 4291 §2.2);
+ * IPv4 and IPv6 with `::` compression and an embedded dotted quad as the last piece only
+ * (RFC 4291 §2.2 form 3: `1.2.3.4::1` and `1.2.3.4::` are refused, not guessed at);
  * formatting writes IPv6 in the RFC 5952 §4 canonical form. Returns `null` for bad text.
  */
-
-/** Options of {@link parseIpAddress}. */
-export interface ParseIpAddressOptions {
-  /**
-   * Accept a dotted quad only as the last piece of the text, as RFC 4291 §2.2 form 3 writes
-   * it (`x:x:x:x:x:x:d.d.d.d`): `1.2.3.4::1` is then null. Default false: a dotted quad may
-   * also end the part before `::` and stands where it is written (`1.2.3.4::1` → 102:304::1).
-   */
-  readonly isDottedQuadLastOnly?: boolean;
-}
 
 /**
  * `"192.0.2.1"` → 4 bytes, `"2001:db8::1"` → 16 bytes, anything else → null. The bytes are
  * a fresh array owned by the caller. No trimming, brackets or zone IDs (`%eth0`): callers
  * that take those strip them first.
  */
-export function parseIpAddress(text: string, opts: ParseIpAddressOptions = {}): Uint8Array | null {
-  return text.includes(':') ? parseIpv6(text, opts.isDottedQuadLastOnly === true) : parseIpv4(text);
+export function parseIpAddress(text: string): Uint8Array | null {
+  return text.includes(':') ? parseIpv6(text) : parseIpv4(text);
 }
 
 function parseIpv4(text: string): Uint8Array | null {
@@ -37,7 +28,7 @@ function parseIpv4(text: string): Uint8Array | null {
   return out;
 }
 
-function parseIpv6(text: string, isDottedQuadLastOnly: boolean): Uint8Array | null {
+function parseIpv6(text: string): Uint8Array | null {
   const halves = text.split('::');
   if (halves.length > 2) return null;
   const words = (s: string, isDottedEndAllowed: boolean): number[] | null => {
@@ -57,7 +48,7 @@ function parseIpv6(text: string, isDottedQuadLastOnly: boolean): Uint8Array | nu
     }
     return out;
   };
-  const head = words(halves[0], halves.length === 1 || !isDottedQuadLastOnly);
+  const head = words(halves[0], halves.length === 1);
   const tail = halves.length === 2 ? words(halves[1], true) : [];
   if (!head || !tail) return null;
   const fill = 8 - head.length - tail.length;
