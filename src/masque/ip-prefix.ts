@@ -1,11 +1,13 @@
 /**
  * IP addresses and prefixes as raw bytes (the form they take in RFC 9484 §4.7 capsules).
  *
- * Sans-IO and dependency-free (no node:net, STYLE.md §3). Parsing is strict: dotted-quad IPv4
- * without leading zeros, RFC 4291 §2.2 IPv6 text (with an optional trailing dotted quad), no
- * zone IDs. Formatting is canonical: RFC 5952 for IPv6 (`::ffff:a.b.c.d` for IPv4-mapped).
+ * Sans-IO (no node:net, STYLE.md §3). Address text is read and written by wire/ip-address.ts
+ * (strict: dotted-quad IPv4 without leading zeros, RFC 4291 §2.2 IPv6 text with a dotted quad
+ * only as the last piece, no zone IDs or brackets; RFC 5952 output). This file adds its own
+ * rules on top: an IPv6 text length limit and `::ffff:a.b.c.d` for IPv4-mapped (RFC 5952 §5).
  */
 import { IpAddressError } from './errors.js';
+import { formatIpAddress as formatAddressText, parseIpAddress as parseAddressText } from '../wire/ip-address.js';
 
 export type IpVersion = 4 | 6;
 
@@ -29,64 +31,17 @@ export function ipBitLen(version: IpVersion): 32 | 128 {
   return version === 4 ? 32 : 128;
 }
 
-const V4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
-const HEX_GROUP_RE = /^[0-9a-fA-F]{1,4}$/;
-
-function parseV4(s: string): Uint8Array | null {
-  const m = V4_RE.exec(s);
-  if (m === null) return null;
-  return Uint8Array.of(+m[1], +m[2], +m[3], +m[4]);
-}
-
-function parseGroups(part: string, out: number[]): boolean {
-  if (part === '') return true;
-  for (const g of part.split(':')) {
-    if (!HEX_GROUP_RE.test(g)) return false;
-    out.push(parseInt(g, 16));
-  }
-  return true;
-}
-
-function parseV6(s: string): Uint8Array | null {
-  if (s.length < 2 || s.length > 45) return null;
-  let tail: Uint8Array | null = null;
-  const lastColon = s.lastIndexOf(':');
-  if (s.indexOf('.', lastColon) !== -1) {
-    tail = parseV4(s.slice(lastColon + 1));
-    if (tail === null) return null;
-    s = s.slice(0, lastColon + 1) + '0:0'; // placeholder groups, overwritten below
-  }
-  const dbl = s.indexOf('::');
-  if (dbl !== -1 && s.indexOf('::', dbl + 1) !== -1) return null;
-  const head: number[] = [];
-  const rest: number[] = [];
-  if (dbl === -1) {
-    if (!parseGroups(s, head) || head.length !== 8) return null;
-  } else {
-    if (!parseGroups(s.slice(0, dbl), head) || !parseGroups(s.slice(dbl + 2), rest)) return null;
-    if (head.length + rest.length > 7) return null; // '::' stands for at least one group
-  }
-  const groups = [...head, ...new Array<number>(8 - head.length - rest.length).fill(0), ...rest];
-  const out = new Uint8Array(16);
-  for (let i = 0; i < 8; i++) {
-    out[2 * i] = groups[i] >> 8;
-    out[2 * i + 1] = groups[i] & 0xff;
-  }
-  if (tail !== null) out.set(tail, 12);
-  return out;
-}
-
 /**
  * Parses an IPv4 or IPv6 literal (no brackets, no zone ID). Returns null when `s` is not one.
  * The returned bytes are a fresh array owned by the caller.
  */
 export function parseIpAddress(s: string): { version: IpVersion; bytes: Uint8Array } | null {
-  if (s.includes(':')) {
-    const b = parseV6(s);
-    return b === null ? null : { version: 6, bytes: b };
-  }
-  const b = parseV4(s);
-  return b === null ? null : { version: 4, bytes: b };
+  // Our own limit, checked before wire/: no IPv6 literal is shorter than '::' or longer than
+  // 45 characters (six 4-digit groups plus a dotted quad).
+  if (s.includes(':') && (s.length < 2 || s.length > 45)) return null;
+  const b = parseAddressText(s);
+  if (b === null) return null;
+  return { version: b.length === 4 ? 4 : 6, bytes: b };
 }
 
 /** True when the first `prefixLen` bits hold the whole value (host bits are zero). */
@@ -136,26 +91,11 @@ export function ipPrefix(s: string): IpPrefix {
 
 /** Canonical text of an address: dotted quad, or RFC 5952 IPv6. */
 export function formatIpAddress(version: IpVersion, b: Uint8Array): string {
-  if (version === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[2 * i] << 8) | b[2 * i + 1]);
-  // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad.
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
+  // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad (wire/ writes ::ffff:c000:201).
+  if (version === 6 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) {
     return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
   }
-  // RFC 5952 §4.2: compress the longest run (≥2) of zero groups, the first one on a tie.
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) { bestAt = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestAt === -1) return hex.join(':');
-  return `${hex.slice(0, bestAt).join(':')}::${hex.slice(bestAt + bestLen).join(':')}`;
+  return formatAddressText(b, 0, ipAddressLen(version));
 }
 
 /** `addr/len` text of a prefix (always with the length). */
