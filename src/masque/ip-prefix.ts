@@ -4,7 +4,7 @@
  * Sans-IO (no node:net, STYLE.md §3). Address text is read and written by wire/ip-address.ts
  * (strict: dotted-quad IPv4 without leading zeros, RFC 4291 §2.2 IPv6 text with a dotted quad
  * only as the last piece, no zone IDs or brackets; RFC 5952 output). This file adds its own
- * rules on top: an IPv6 text length limit and `::ffff:a.b.c.d` for IPv4-mapped (RFC 5952 §5).
+ * rule on top: an IPv6 text length limit.
  */
 import { IpAddressError } from './errors.js';
 import { formatIpAddress as formatAddressText, parseIpAddress as parseAddressText } from '../wire/ip-address.js';
@@ -91,10 +91,6 @@ export function ipPrefix(s: string): IpPrefix {
 
 /** Canonical text of an address: dotted quad, or RFC 5952 IPv6. */
 export function formatIpAddress(version: IpVersion, b: Uint8Array): string {
-  // RFC 5952 §5: IPv4-mapped addresses keep the dotted quad (wire/ writes ::ffff:c000:201).
-  if (version === 6 && b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) {
-    return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
-  }
   return formatAddressText(b, 0, ipAddressLen(version));
 }
 

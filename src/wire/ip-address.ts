@@ -65,6 +65,11 @@ function parseIpv6(text: string): Uint8Array | null {
 /** 4 or 16 bytes at `buf[off]` → text (RFC 5952 canonical for IPv6). */
 export function formatIpAddress(buf: Uint8Array, off = 0, len: 4 | 16 = buf.length - off === 4 ? 4 : 16): string {
   if (len === 4) return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+  // RFC 5952 §5: an IPv4-mapped address keeps its dotted quad (::ffff:192.0.2.1), as Node's
+  // dgram reports the sources of a dual-stack socket: both receive paths then name a peer alike.
+  let isMapped = buf[off + 10] === 0xff && buf[off + 11] === 0xff;
+  for (let i = 0; i < 10 && isMapped; i++) isMapped = buf[off + i] === 0;
+  if (isMapped) return `::ffff:${buf[off + 12]}.${buf[off + 13]}.${buf[off + 14]}.${buf[off + 15]}`;
   const w: number[] = [];
   for (let i = 0; i < 8; i++) w.push((buf[off + 2 * i] << 8) | buf[off + 2 * i + 1]);
   // RFC 5952 §4.2: compress the longest run (first if tied) of ≥ 2 zero groups.
