@@ -340,7 +340,7 @@ export class QuicEndpoint implements DriverHost {
       if (++sent === 1 && isQuiet) this.path.flush?.();
     }
     if (sent) {
-      d.noteSent(now);
+      d.noteSent(Date.now()); // the end of the burst: a long burst does not make the next one look quiet
       if (this.isInFlushAll) this.hasUnflushed = true;
       else this.path.flush?.(); // timer-driven sends (retransmits, keep-alives) go out now
     }

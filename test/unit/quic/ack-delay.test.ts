@@ -117,19 +117,30 @@ test('the first packet after a quiet spell is flushed before quiche is asked for
   const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs: 0 }), app });
   await within(app.established, 5000, 'handshake');
   const endpoint = (conn as unknown as { host: QuicEndpoint }).host;
-  // Three datagrams too big to share a packet: three packets in one burst.
-  const burst = () => {
-    for (let i = 0; i < 3; i++) conn.dgramSend(new Uint8Array(1000).fill(i));
-    conn.wake();
-    endpoint.flushNow();
+  // Three datagrams too big to share a packet: three packets in one burst. The clock is pinned
+  // during each burst (the endpoint reads Date.now()), so a slow CI machine cannot stretch a
+  // burst past the quiet threshold and turn "busy" into "quiet".
+  const realNow = Date.now;
+  const burst = (at: number) => {
+    Date.now = () => at;
+    try {
+      for (let i = 0; i < 3; i++) conn.dgramSend(new Uint8Array(1000).fill(i));
+      conn.wake();
+      endpoint.flushNow();
+    } finally {
+      Date.now = realNow;
+    }
   };
-  await new Promise((r) => setTimeout(r, 20)); // quiet: nothing sent for 20 ms
+  const t0 = realNow() + 20; // quiet: nothing sent for ≥ 20 ms
   path.events.length = 0;
-  burst();
+  burst(t0);
   assert.deepEqual(path.events, ['send', 'flush', 'send', 'send', 'flush'], 'quiet: the first packet leaves at once');
   path.events.length = 0;
-  burst(); // the same millisecond as the last send: not quiet
+  burst(t0 + 1); // 1 ms after the last send: not quiet (QUIET_MS is 1: more than 1 ms)
   assert.deepEqual(path.events, ['send', 'send', 'send', 'flush'], 'busy: one flush for the burst');
+  path.events.length = 0;
+  burst(t0 + 3); // 2 ms of silence: quiet again
+  assert.deepEqual(path.events, ['send', 'flush', 'send', 'send', 'flush'], 'quiet again after 2 ms');
   await client.close();
   await server.ep.close();
 });
