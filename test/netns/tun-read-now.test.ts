@@ -42,7 +42,9 @@ for (const vnetHdr of [false, true]) {
     assert.equal(r.dropped, 0);
     for (const k of ['v4', 'v6'] as const) {
       assert.equal(r.cases[k].total, 5, `${k}: every request answered`);
-      assert.equal(r.cases[k].sync, 5, `${k}: every reply delivered inside flush()`);
+      // The kernel answers inside write() unless it defers its softirq work to ksoftirqd (a
+      // loaded machine): most replies, not necessarily all. Without readNow none could be.
+      assert.ok(r.cases[k].sync >= 3, `${k}: ${r.cases[k].sync}/5 replies delivered inside flush()`);
     }
   });
 }
