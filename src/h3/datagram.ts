@@ -81,6 +81,15 @@ export function encodeContextPayload(w: Writer, ctxId: number, payload: Uint8Arr
   w.varint(ctxId).bytes(payload);
 }
 
+/**
+ * Room for a Context ID 0 payload (RFC 9298 §4, RFC 9484 §6: a UDP payload or an IP packet) in
+ * an HTTP Datagram Payload of at most `maxDatagramPayload` bytes (H3Stream.maxDatagramPayloadBytes).
+ * null stays null: the datagrams go as DATAGRAM capsules, and the caller applies its own bound.
+ */
+export function maxContextPayloadBytes(maxDatagramPayload: number | null): number | null {
+  return maxDatagramPayload === null ? null : Math.max(0, maxDatagramPayload - varintLen(CONTEXT_ID_PAYLOAD));
+}
+
 /** Headroom bytes `writeDatagramHeader` needs in front of a payload. */
 export function datagramHeadroom(streamId: number, ctxId = CONTEXT_ID_PAYLOAD): number {
   return varintLen(quarterStreamId(streamId)) + varintLen(ctxId);

@@ -20,9 +20,8 @@ import type { ClientH3Driver } from '../h3/client.js';
 import type { H3Stream, H3StreamHandler } from '../h3/h3-stream.js';
 import type { FieldLine } from '../h3/qpack/types.js';
 import { H3_MESSAGE_ERROR, H3_REQUEST_CANCELLED } from '../h3/errors.js';
-import { CONTEXT_ID_PAYLOAD, parseContextPayload, writeDatagramHeader } from '../h3/datagram.js';
+import { CONTEXT_ID_PAYLOAD, maxContextPayloadBytes, parseContextPayload, writeDatagramHeader } from '../h3/datagram.js';
 import { Writer } from '../wire/writer.js';
-import { varintLen } from '../wire/varint.js';
 import { decrementTtl, ipSrc, ipVersion, isWellFormedIp, ipDst } from '../wire/ip.js';
 import { isMasqueError } from '../core/errors.js';
 import {
@@ -185,9 +184,8 @@ export class ConnectIpSession implements H3StreamHandler {
   private refreshMtu(): void {
     const s = this.stream;
     if (!s) return;
-    const max = s.maxDatagramPayloadBytes(); // Quarter Stream ID already subtracted
-    // null: DATAGRAM capsules. Else Context ID 0 goes in front of the packet (RFC 9484 §6).
-    this.cachedMtu = max === null ? this.o.capsuleMtu ?? 1500 : Math.max(0, max - varintLen(CONTEXT_ID_PAYLOAD));
+    // null: DATAGRAM capsules, bounded by the configured capsule MTU instead.
+    this.cachedMtu = maxContextPayloadBytes(s.maxDatagramPayloadBytes()) ?? this.o.capsuleMtu ?? 1500;
   }
 
   /**

@@ -8,10 +8,9 @@ import type { RateLimiter } from './rate-limit.js';
 import type { H3Stream, H3StreamHandler } from '../h3/h3-stream.js';
 import type { FieldLine } from '../h3/qpack/types.js';
 import { H3_EXCESSIVE_LOAD, H3_MESSAGE_ERROR, H3_REQUEST_CANCELLED } from '../h3/errors.js';
-import { CONTEXT_ID_PAYLOAD, parseContextPayload } from '../h3/datagram.js';
+import { CONTEXT_ID_PAYLOAD, maxContextPayloadBytes, parseContextPayload } from '../h3/datagram.js';
 import { isMasqueError, MasqueError } from '../core/errors.js';
 import { Writer } from '../wire/writer.js';
-import { varintLen } from '../wire/varint.js';
 import { decrementTtl, ipDst, ipSrc, ipVersion, isWellFormedIp } from '../wire/ip.js';
 import type { ConnectIpRequest } from './proxy-request.js';
 import { ProxyRequestError } from './errors.js';
@@ -114,9 +113,8 @@ export class IpProxySession implements H3StreamHandler {
   }
 
   private refreshMtu(): void {
-    const max = this.stream.maxDatagramPayloadBytes(); // Quarter Stream ID already subtracted
-    // null: DATAGRAM capsules. Else Context ID 0 goes in front of the packet (RFC 9484 §6).
-    this.tunnelMtu = max === null ? this.proxy.o.capsuleMtu : Math.max(0, max - varintLen(CONTEXT_ID_PAYLOAD));
+    // null: DATAGRAM capsules, bounded by the configured capsule MTU instead.
+    this.tunnelMtu = maxContextPayloadBytes(this.stream.maxDatagramPayloadBytes()) ?? this.proxy.o.capsuleMtu;
   }
 
   // ---- client → network ----

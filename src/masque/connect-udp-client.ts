@@ -20,12 +20,11 @@ import type { ResponseHead } from '../h3/message.js';
 import type { FieldLine } from '../h3/qpack/types.js';
 import { H3_MESSAGE_ERROR, H3_REQUEST_CANCELLED } from '../h3/errors.js';
 import {
-  CONTEXT_ID_PAYLOAD, MAX_UDP_PAYLOAD_BYTES, parseContextPayload, writeDatagramHeader,
+  CONTEXT_ID_PAYLOAD, MAX_UDP_PAYLOAD_BYTES, maxContextPayloadBytes, parseContextPayload, writeDatagramHeader,
 } from '../h3/datagram.js';
 import type { HostPort, PacketPath } from '../quic/path.js';
 import { expandTemplatePath, parseUriTemplate, type TemplateKind, type TemplateVars } from './template.js';
 import { parseIpAddress, formatIpAddress } from './ip-prefix.js';
-import { varintLen } from '../wire/varint.js';
 
 /**
  * A tunnel could not be opened or died. `httpStatus` is the proxy's non-2xx status (null when
@@ -235,9 +234,8 @@ export class ConnectUdpSession implements PacketPath, H3StreamHandler {
   /** The largest UDP payload that fits one datagram now (0 when closed). */
   get maxPayloadBytes(): number {
     if (this.isClosed || !this.stream) return 0;
-    const max = this.stream.maxDatagramPayloadBytes(); // Quarter Stream ID already subtracted
-    // null: DATAGRAM capsules (RFC 9298 §5 bound). Else Context ID 0 goes in front (§4).
-    return max === null ? MAX_UDP_PAYLOAD_BYTES : Math.max(0, max - varintLen(CONTEXT_ID_PAYLOAD));
+    // null: DATAGRAM capsules, bounded by RFC 9298 §5 instead.
+    return maxContextPayloadBytes(this.stream.maxDatagramPayloadBytes()) ?? MAX_UDP_PAYLOAD_BYTES;
   }
 
   get isOpen(): boolean {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writer } from '../../../src/wire/writer.js';
 import {
-  MAX_QUARTER_STREAM_ID, datagramHeadroom, encodeContextPayload, encodeDatagramPrefix, parseContextPayload,
+  MAX_QUARTER_STREAM_ID, datagramHeadroom, encodeContextPayload, encodeDatagramPrefix, maxContextPayloadBytes, parseContextPayload,
   parseH3Datagram, quarterStreamId, writeDatagramHeader,
 } from '../../../src/h3/datagram.js';
 import { H3Error, H3_DATAGRAM_ERROR } from '../../../src/h3/errors.js';
@@ -79,4 +79,11 @@ test('context payload too short → null (dropped, not fatal)', () => {
 test('only client bidi streams have a quarter stream id', () => {
   assert.equal(quarterStreamId(8), 2);
   for (const bad of [1, 2, 3, -4, 0.5]) assert.throws(() => quarterStreamId(bad), { code: 'ERR_DATAGRAM_STREAM_ID' });
+});
+
+test('room for a Context ID 0 payload: one byte less than the HTTP Datagram Payload, capsules stay null', () => {
+  assert.equal(maxContextPayloadBytes(1199), 1198);
+  assert.equal(maxContextPayloadBytes(1), 0);
+  assert.equal(maxContextPayloadBytes(0), 0);
+  assert.equal(maxContextPayloadBytes(null), null);
 });
