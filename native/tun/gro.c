@@ -22,6 +22,8 @@
  *   in place in buf (lengths, IPv4 checksum, TCP pseudo-header sum): buf is the caller's
  *   scratch arena. A fatal error (EBADF, EIO when the link is down) throws.
  */
+#include "gro.h"
+
 #include <errno.h>
 #include <linux/virtio_net.h>
 #include <node_api.h>

@@ -37,6 +37,7 @@
 #include <uv.h>
 
 #define NAPI_UTIL_CODE "ERR_TUN"
+#include "gro.h"
 #include "napi-util.h"
 #include "poll-reader.h"
 
@@ -277,8 +278,6 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   }
   return make_int(env, count);
 }
-
-int tun_write_arena(int fd, uint8_t* buf, size_t buf_len, const int32_t* lens, int count, bool vnet, bool gro);
 
 static napi_value js_write_arena(napi_env env, napi_callback_info info) {
   napi_value argv[6];
