@@ -14,25 +14,33 @@ static napi_value throw_errno(napi_env env, const poll_reader_kind_t* kind, int 
   return throw_errno_code(env, kind->code_errno ? kind->code_errno : uv_err_name(-err), err, what);
 }
 
-/* Before the cleanup hook exists (a failed start): nothing to unregister. */
-static void on_closed_early(uv_handle_t* h) { free(h->data); }
-
-/* The handle is closed (by JS or by env teardown): only now may Node unload the addon, since
- * this callback's code lives in it. Hence an *async* cleanup hook, which Node waits for until
- * napi_remove_async_cleanup_hook (Node-API docs, "napi_add_async_cleanup_hook"). */
-static void on_closed(uv_handle_t* h) {
-  poll_reader_t* r = h->data;
-  napi_remove_async_cleanup_hook(r->cleanup);
-  free(r);
+/* One owner (the uv_poll or the JS handle) is done with r; the last one frees it. */
+static void disown(poll_reader_t* r) {
+  if (--r->owners == 0) free(r);
 }
 
-/* Zeroed fields are skipped, so a start that failed half way can release what it made. */
+/* The handle is closed (by JS, its finalizer or env teardown): only now may Node unload the
+ * addon, since this callback's code lives in it. Hence an *async* cleanup hook, which Node
+ * waits for until napi_remove_async_cleanup_hook (Node-API docs,
+ * "napi_add_async_cleanup_hook"). A start that failed has no hook to remove. */
+static void on_closed(uv_handle_t* h) {
+  poll_reader_t* r = h->data;
+  if (r->cleanup) napi_remove_async_cleanup_hook(r->cleanup);
+  r->cleanup = NULL;
+  disown(r);
+}
+
+/* Zeroed fields are skipped and released ones zeroed, so a start that failed half way can
+ * release what it made, and the finalizer can release whatever close left. */
 static void release(poll_reader_t* r) {
   for (size_t i = 0; i < POLL_READER_MAX_KEEP; i++) {
     if (r->keep[i]) napi_delete_reference(r->env, r->keep[i]);
+    r->keep[i] = NULL;
   }
   if (r->cb_ref) napi_delete_reference(r->env, r->cb_ref);
+  r->cb_ref = NULL;
   if (r->actx) napi_async_destroy(r->env, r->actx);
+  r->actx = NULL;
 }
 
 /* uv_poll_stop comes first because it takes the fd out of epoll (EPOLL_CTL_DEL), which must
@@ -48,12 +56,24 @@ static void shut(poll_reader_t* r, bool close_fd) {
 
 /* Env teardown (worker exit, process exit) with the reader open: the env's loop must not be
  * closed with a live handle. The fd is closed whoever owns it, since JS will not run again to
- * close it. The napi references are not released: the env that owns them is going away. If
- * JS already closed the reader, its pending close callback ends the hook. */
+ * close it. The napi references are left to the handle's finalizer, which Node runs for
+ * every handle just before it frees the env (after this hook: the hook holds the env until
+ * it is removed); the env is half torn down here. If the reader is already closed, its
+ * pending close callback ends the hook. */
 static void on_env_cleanup(napi_async_cleanup_hook_handle handle, void* arg) {
   poll_reader_t* r = arg;
   if (r->closed) return;
   shut(r, true);
+}
+
+/* The JS handle is gone (collected, or its env is being freed). A reader JS dropped without
+ * close is closed here as close would; a closed one may still hold references if env
+ * teardown closed it. */
+static void on_handle_finalized(napi_env env, void* data, void* hint) {
+  poll_reader_t* r = data;
+  release(r);
+  if (!r->closed) shut(r, r->kind->owns_fd);
+  disown(r);
 }
 
 void* poll_reader_alloc(napi_env env, const poll_reader_kind_t* kind, size_t size, int fd) {
@@ -69,25 +89,39 @@ void* poll_reader_alloc(napi_env env, const poll_reader_kind_t* kind, size_t siz
   return r;
 }
 
-/* The napi part of a start: references, async context, the handle. NULL with an exception. */
-static napi_value make_handle(poll_reader_t* r, const napi_value* keep, size_t nkeep, napi_value cb,
-                              uv_loop_t** loop) {
+/* The references and async context of a start, and the loop; false with an exception. */
+static bool make_refs(poll_reader_t* r, const napi_value* keep, size_t nkeep, napi_value cb, uv_loop_t** loop) {
   napi_env env = r->env;
-  const char* code = r->kind->code_napi;
-  napi_value name, ext;
+  napi_value name;
   if (nkeep > POLL_READER_MAX_KEEP) {
     napi_throw_range_error(env, r->kind->code_args, "poll reader: too many buffers to keep");
-    return NULL;
+    return false;
   }
   /* Strong references: C writes into these buffers and calls cb until close. */
-  for (size_t i = 0; i < nkeep; i++) CHECK_CODE(code, napi_create_reference(env, keep[i], 1, &r->keep[i]));
-  CHECK_CODE(code, napi_create_reference(env, cb, 1, &r->cb_ref));
-  CHECK_CODE(code, napi_create_string_utf8(env, r->kind->resource_name, NAPI_AUTO_LENGTH, &name));
-  CHECK_CODE(code, napi_async_init(env, NULL, name, &r->actx));
-  CHECK_CODE(code, napi_get_uv_event_loop(env, loop));
-  /* No finalizer: the reader lives until close or env teardown, not until GC. */
-  CHECK_CODE(code, napi_create_external(env, r, NULL, NULL, &ext));
-  CHECK_CODE(code, napi_type_tag_object(env, ext, &r->kind->tag));
+  bool ok = true;
+  for (size_t i = 0; i < nkeep; i++) ok = ok && napi_create_reference(env, keep[i], 1, &r->keep[i]) == napi_ok;
+  ok = ok && napi_create_reference(env, cb, 1, &r->cb_ref) == napi_ok &&
+       napi_create_string_utf8(env, r->kind->resource_name, NAPI_AUTO_LENGTH, &name) == napi_ok &&
+       napi_async_init(env, NULL, name, &r->actx) == napi_ok && napi_get_uv_event_loop(env, loop) == napi_ok;
+  if (!ok) napi_throw_error(env, r->kind->code_napi, "poll reader: napi call failed");
+  return ok;
+}
+
+/* A start that failed before the uv_poll existed: nothing owns r yet. */
+static void discard(poll_reader_t* r) {
+  release(r);
+  if (r->kind->owns_fd) close(r->fd);
+  free(r);
+}
+
+/* The JS handle, which from here on owns r too; NULL with an exception (the handle, if made,
+ * still owns r: its finalizer will disown it). */
+static napi_value make_handle(poll_reader_t* r) {
+  napi_env env = r->env;
+  napi_value ext;
+  CHECK_CODE(r->kind->code_napi, napi_create_external(env, r, on_handle_finalized, NULL, &ext));
+  r->owners++;
+  CHECK_CODE(r->kind->code_napi, napi_type_tag_object(env, ext, &r->kind->tag));
   return ext;
 }
 
@@ -95,24 +129,23 @@ napi_value poll_reader_start(poll_reader_t* r, const napi_value* keep, size_t nk
   napi_env env = r->env;
   const poll_reader_kind_t* kind = r->kind;
   uv_loop_t* loop = NULL;
-  napi_value ext = make_handle(r, keep, nkeep, cb, &loop);
-  int rc = ext ? uv_poll_init(loop, &r->poll, r->fd) : 0;
-  if (!ext || rc != 0) {
-    /* A failed uv_poll_init leaves nothing on the loop (src/unix/poll.c): plain free. */
-    release(r);
-    if (kind->owns_fd) close(r->fd);
-    free(r);
-    return ext ? throw_errno(env, kind, -rc, "uv_poll_init") : NULL;
+  if (!make_refs(r, keep, nkeep, cb, &loop)) {
+    discard(r);
+    return NULL;
+  }
+  int rc = uv_poll_init(loop, &r->poll, r->fd);
+  if (rc != 0) {
+    discard(r); /* a failed uv_poll_init leaves nothing on the loop (src/unix/poll.c) */
+    return throw_errno(env, kind, -rc, "uv_poll_init");
   }
   r->poll.data = r;
+  r->owners = 1; /* the uv_poll: from here on only uv_close may let go of it */
   rc = poll_reader_rearm(r);
-  if (rc != 0) {
-    /* uv_poll_init made it a handle of the loop: only uv_close may let go of it. */
-    r->closed = true;
+  napi_value ext = rc == 0 ? make_handle(r) : NULL;
+  if (!ext) {
     release(r);
-    uv_close((uv_handle_t*)&r->poll, on_closed_early);
-    if (kind->owns_fd) close(r->fd);
-    return throw_errno(env, kind, -rc, "uv_poll_start");
+    shut(r, kind->owns_fd);
+    return rc != 0 ? throw_errno(env, kind, -rc, "uv_poll_start") : NULL;
   }
   napi_add_async_cleanup_hook(env, on_env_cleanup, r, &r->cleanup);
   return ext;
@@ -149,7 +182,8 @@ void poll_reader_fail(poll_reader_t* r, int count, int err) {
 }
 
 /* The open reader behind argv[0], with argv[0 .. n) filled; NULL when closed (JS calls on a
- * closed reader are no-ops) or, with a TypeError, when argv[0] is not a handle. */
+ * closed reader are no-ops: the handle keeps r allocated) or, with a TypeError, when argv[0]
+ * is not a handle. */
 poll_reader_t* poll_reader_from_args(napi_env env, napi_callback_info info, napi_value* argv, size_t n) {
   size_t argc = n;
   void* data = NULL;
@@ -176,7 +210,8 @@ napi_value poll_reader_js_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   poll_reader_t* r = poll_reader_from_args(env, info, argv, 1);
   if (!r) return NULL;
-  /* Memory is freed in the close callback, after cb (if we are inside it) has returned. */
+  /* Memory is freed once the close callback (after cb, if we are inside it, has returned)
+   * and the handle's finalizer have both run. */
   release(r);
   shut(r, r->kind->owns_fd);
   return NULL;

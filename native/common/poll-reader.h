@@ -13,6 +13,21 @@
  * data pointer, and a reader handle as their first argument.
  *
  * Everything here runs on the loop thread of the env that started the reader.
+ *
+ * Lifetime. Two owners keep the reader's memory and the last to let go frees it: the uv_poll
+ * until its close callback (libuv touches it until then) and the JS handle until its
+ * finalizer (JS may pass a closed handle to close/ref/pause, which must find "closed", not
+ * freed memory). Three things close the reader; the first does, the others find it closed:
+ *   - close from JS;
+ *   - the handle's finalizer, when JS dropped the handle without close: else the fd would
+ *     stay polled, and the callback and buffers alive, until env teardown;
+ *   - the env cleanup hook (worker exit, process exit).
+ * The handle may be collected during the callback (cb is not given it), but its finalizer
+ * does not run there: for a module built with a numbered NAPI_VERSION (binding.gyp: 8) Node
+ * only queues finalizers in the GC and runs them from the loop (a SetImmediate, or just
+ * before it frees the env), where napi calls and uv_close are allowed. node_api_post_finalizer
+ * is for NAPI_EXPERIMENTAL modules, whose finalizers run inside the GC. Were ours to run
+ * inside the callback, it would do what close from inside the callback does.
  */
 #ifndef MASQUE_POLL_READER_H
 #define MASQUE_POLL_READER_H
@@ -48,8 +63,9 @@ typedef struct {
   napi_ref cb_ref;
   napi_async_context actx;
   napi_async_cleanup_hook_handle cleanup;
-  bool closed; /* by JS or by env teardown: on_poll must return at once, JS calls are no-ops */
+  bool closed; /* by JS, its finalizer or env teardown: on_poll must return at once, JS calls are no-ops */
   bool paused;
+  unsigned owners; /* the uv_poll and the JS handle, while they exist (Lifetime, above) */
 } poll_reader_t;
 
 /*
@@ -91,7 +107,7 @@ static inline int poll_reader_rearm(poll_reader_t* r) {
 POLL_READER_API poll_reader_t* poll_reader_from_args(napi_env env, napi_callback_info info, napi_value* argv,
                                                      size_t n);
 
-/* pollClose(handle) / recvClose(handle). Safe from inside cb. */
+/* pollClose(handle) / recvClose(handle). Safe from inside cb, and again on a closed reader. */
 POLL_READER_API napi_value poll_reader_js_close(napi_env env, napi_callback_info info);
 /* pollRef(handle, on): on=false lets the process exit while the reader waits, like socket.unref(). */
 POLL_READER_API napi_value poll_reader_js_ref(napi_env env, napi_callback_info info);
