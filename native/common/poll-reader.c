@@ -178,6 +178,7 @@ void poll_reader_fail(poll_reader_t* r, int count, int err) {
    * us on every loop turn. (On EPOLLERR libuv has stopped the watcher itself before calling
    * us with status < 0, src/unix/poll.c; uv_poll_stop also takes the fd out of epoll.) */
   uv_poll_stop(&r->poll);
+  r->paused = true;
   poll_reader_deliver(r, count, err);
 }
 

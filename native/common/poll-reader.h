@@ -64,7 +64,7 @@ typedef struct {
   napi_async_context actx;
   napi_async_cleanup_hook_handle cleanup;
   bool closed; /* by JS, its finalizer or env teardown: on_poll must return at once, JS calls are no-ops */
-  bool paused;
+  bool paused; /* by JS or by a failure: pollResume watches the fd again */
   unsigned owners; /* the uv_poll and the JS handle, while they exist (Lifetime, above) */
 } poll_reader_t;
 
@@ -88,8 +88,10 @@ POLL_READER_API napi_value poll_reader_start(poll_reader_t* r, const napi_value*
 POLL_READER_API void poll_reader_deliver(poll_reader_t* r, int count, int err);
 
 /*
- * The fd is broken: stop polling for good, then tell JS (count packets still in the buffer,
- * err != 0). The reader stays open until JS closes it; pollResume does not restart it.
+ * The fd is broken: pause, then tell JS (count packets still in the buffer, err != 0).
+ * Pausing, not closing, so that a failure needs no state of its own: the reader stays open
+ * until closed, and pollResume watches the fd again as after a pause; an fd that is still
+ * broken then reports its error once more and pauses again (one callback per resume, no spin).
  */
 POLL_READER_API void poll_reader_fail(poll_reader_t* r, int count, int err);
 
@@ -111,7 +113,8 @@ POLL_READER_API poll_reader_t* poll_reader_from_args(napi_env env, napi_callback
 POLL_READER_API napi_value poll_reader_js_close(napi_env env, napi_callback_info info);
 /* pollRef(handle, on): on=false lets the process exit while the reader waits, like socket.unref(). */
 POLL_READER_API napi_value poll_reader_js_ref(napi_env env, napi_callback_info info);
-/* pollPause(handle) / pollResume(handle): stop and restart watching; both idempotent. */
+/* pollPause(handle) / pollResume(handle): stop and restart watching; both idempotent.
+ * pollResume also restarts a reader that a failure paused. */
 POLL_READER_API napi_value poll_reader_js_pause(napi_env env, napi_callback_info info);
 POLL_READER_API napi_value poll_reader_js_resume(napi_env env, napi_callback_info info);
 

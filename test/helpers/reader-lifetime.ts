@@ -8,12 +8,15 @@
  *   "worker"      a worker with an open reader it still holds, one it closed a moment ago
  *                 and one it dropped exits: env teardown and the finalizers meet
  *   "exit-held"   the process ends by itself with an unref'd reader whose handle is live
+ *   "resume"      a TUN-kind reader on fd 3 (a connected UDP socket from the parent) fails
+ *                 on an ICMP error; argv[3] is the dead port, argv[4] fd 3's own port
  * Exits 0 after printing; a leaked reader keeps the loop alive, so the parent sees a hang.
  */
 import dgram from 'node:dgram';
 import { readdirSync, readlinkSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { loadTunAddon } from '../../src/tun/linux.js';
 import { loadUdpBatchAddon, socketFd } from '../../src/quic/udp-batch.js';
 
 interface UdpRecv {
@@ -144,9 +147,53 @@ async function exitHeldMode(): Promise<void> {
   emit({ started: true });
 }
 
+/** Waits until events has n entries, or 2 s. */
+async function until(events: unknown[], n: number): Promise<void> {
+  for (const end = Date.now() + 2000; events.length < n && Date.now() < end;) await sleep(5);
+}
+
+async function resumeMode(deadPort: number, ownPort: number): Promise<void> {
+  await new Promise<void>((r) => process.stdin.once('data', () => r())); // the parent closed its copy of fd 3
+  process.stdin.pause();
+  const tun = loadTunAddon();
+  const buf = Buffer.alloc(4 * 2048);
+  const sizes = new Int32Array(4);
+  const events: [number, number, string][] = [];
+  const h = tun.pollStart(3, buf, 2048, 0, sizes, 4, (count, errno) => {
+    events.push([count, errno, count > 0 ? buf.subarray(0, sizes[0]).toString() : '']);
+  });
+  const out: Record<string, unknown> = {};
+  // Nothing listens on the dead port: the ICMP error breaks fd 3 (EPOLLERR, SO_ERROR pending).
+  tun.write(3, [Buffer.from('x')], 0, 1, undefined);
+  await until(events, 1);
+  await sleep(100);
+  out.failed = events.slice();
+  tun.pollResume(h);
+  await until(events, 2);
+  await sleep(100);
+  out.resumedBroken = events.slice(1);
+  try {
+    tun.write(3, [Buffer.from('y')], 0, 1, undefined);
+    out.clear = 'sent';
+  } catch (e) {
+    out.clear = (e as { code?: string }).code; // the pending error, now consumed
+  }
+  const peer = dgram.createSocket('udp4');
+  await new Promise<void>((r) => peer.bind(deadPort, '127.0.0.1', r));
+  await new Promise<void>((r) => peer.send('hello', ownPort, '127.0.0.1', () => r()));
+  tun.pollResume(h);
+  await until(events, 3);
+  out.resumedFixed = events.slice(2);
+  tun.pollClose(h);
+  tun.close(3);
+  peer.close();
+  emit(out);
+}
+
 const mode = process.argv[2];
 if (mode === 'gc') await gcMode();
 else if (mode === 'stale') await staleMode();
 else if (mode === 'worker') await workerMode();
 else if (mode === 'exit-held') await exitHeldMode();
+else if (mode === 'resume') await resumeMode(Number(process.argv[3]), Number(process.argv[4]));
 else throw new Error(`unknown mode ${String(mode)}`);

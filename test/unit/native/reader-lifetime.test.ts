@@ -1,15 +1,17 @@
 /**
  * The lifetime of a native reader (native/common/poll-reader.c, shared by native/udp and
  * native/tun): a handle JS drops without close is closed by its finalizer; a closed handle
- * stays safe to pass; and env teardown and the finalizer meet without a double free. Each
- * case runs in a child process with --expose-gc (test/helpers/reader-lifetime.ts), since a
- * leaked reader shows as a process that never exits and a double free as one that aborts.
- * Loopback sockets only; no root needed.
+ * stays safe to pass; env teardown and the finalizer meet without a double free; and after a
+ * read error pollResume restarts the reader. Each case runs in a child process with
+ * --expose-gc (test/helpers/reader-lifetime.ts), since a leaked reader shows as a process
+ * that never exits and a double free as one that aborts. Loopback sockets only; no root.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { loadUdpBatchAddon } from '../../../src/quic/udp-batch.js';
+import dgram from 'node:dgram';
+import { constants } from 'node:os';
+import { loadUdpBatchAddon, socketFd } from '../../../src/quic/udp-batch.js';
 
 const CHILD = new URL('../../helpers/reader-lifetime.js', import.meta.url).pathname;
 const skip = process.platform !== 'linux' ? 'native addons are Linux-only'
@@ -63,4 +65,28 @@ test('a worker exiting with readers open, just closed and just dropped closes ev
 test('the process ends by itself with an unref\'d reader whose handle is still live', { skip }, async () => {
   const r = await run('exit-held');
   assertRun(r, { started: true });
+});
+
+test('after a read error the reader is paused; pollResume restarts it', { skip }, async () => {
+  // fd 3 of the child: a UDP socket connected to a port nothing listens on.
+  const dead = dgram.createSocket('udp4');
+  await new Promise<void>((r) => dead.bind(0, '127.0.0.1', r));
+  const deadPort = dead.address().port;
+  await new Promise<void>((r) => dead.close(() => r()));
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  await new Promise<void>((r) => sock.connect(deadPort, '127.0.0.1', () => r()));
+  const ownPort = sock.address().port;
+  const r = await run('resume', [String(deadPort), String(ownPort)], socketFd(sock), (stdin) => {
+    // Our copy must be gone before the child breaks the socket, or our loop may read the error.
+    sock.close();
+    stdin.end('go\n');
+  });
+  const { EBADF } = constants.errno;
+  assertRun(r, {
+    failed: [[0, EBADF, '']], // libuv reports EPOLLERR as UV_EBADF; then nothing: no spin
+    resumedBroken: [[0, EBADF, '']], // still broken: reported once more, paused again
+    clear: 'ECONNREFUSED', // a send returns the pending error and clears it
+    resumedFixed: [[1, 0, 'hello']], // reading again
+  });
 });
