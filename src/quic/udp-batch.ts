@@ -70,8 +70,33 @@ export interface UdpSendBatchOptions {
   maxBytes?: number;
   /** Coalesce runs of equal-size packets to one destination with UDP_SEGMENT (default false). */
   gso?: boolean;
-  /** Called with the number of send errors after each flush that saw some. */
+  /** Called with the number of send errors after each flush that saw some (may close the batch). */
   onErrors: (n: number) => void;
+  /** Queue in this shared buffer instead of one of our own (maxPackets/maxBytes then come from it). */
+  arena?: UdpSendArena;
+}
+
+/**
+ * One send buffer for many sockets that are flushed one at a time: a relay's CONNECT-UDP
+ * sessions each own a connected socket, but a read pass of one client connection queues for
+ * one of them at a time. A batch that starts queueing flushes the previous owner first, so
+ * order per socket is kept and a thousand sessions cost one buffer, not a thousand.
+ */
+export class UdpSendArena {
+  readonly buf: Buffer;
+  readonly lens: Int32Array;
+  /** @internal The batch whose packets are in buf (at most one). */
+  owner: UdpSendBatch | null = null;
+
+  constructor(maxPackets = 64, maxBytes = maxPackets * 1500) {
+    this.buf = Buffer.allocUnsafe(maxBytes);
+    this.lens = new Int32Array(maxPackets);
+  }
+
+  /** Hands the owner's queued packets to the kernel. */
+  flush(): void {
+    this.owner?.flush();
+  }
 }
 
 /** Distinct destinations remembered (parsed once each); the cache is dropped when full. */
@@ -107,9 +132,10 @@ export class UdpSendBatch {
 
   constructor(private readonly sock: dgram.Socket, private readonly fd: number,
     private readonly addon: UdpBatchAddon, private readonly opts: UdpSendBatchOptions) {
-    this.maxPackets = opts.maxPackets ?? 64;
-    this.buf = Buffer.allocUnsafe(opts.maxBytes ?? this.maxPackets * 1500);
-    this.lens = new Int32Array(this.maxPackets);
+    const arena = opts.arena;
+    this.maxPackets = arena?.lens.length ?? opts.maxPackets ?? 64;
+    this.buf = arena?.buf ?? Buffer.allocUnsafe(opts.maxBytes ?? this.maxPackets * 1500);
+    this.lens = arena?.lens ?? new Int32Array(this.maxPackets);
     this.slot = addon.ADDR_SLOT;
     this.addrs = opts.connected ? null : new Uint8Array(this.maxPackets * this.slot);
     this.dests = new Array(this.maxPackets);
@@ -128,6 +154,11 @@ export class UdpSendBatch {
     if (this.addrs !== null) {
       sa = this.sockaddrOf(to!);
       if (sa === undefined) return false;
+    }
+    const arena = this.opts.arena;
+    if (arena !== undefined && arena.owner !== this) {
+      arena.owner?.flush(); // its packets go out before the buffer is ours
+      arena.owner = this;
     }
     if (this.count === this.maxPackets || this.bytes + len > this.buf.length) this.flush();
     const i = this.count;
@@ -150,6 +181,7 @@ export class UdpSendBatch {
     const n = this.count;
     if (n === 0) return;
     let sent = 0;
+    let errs = 0;
     // Packets handed to dgram earlier (EAGAIN) may still wait in its lookup or libuv's queue:
     // later packets join them there, or they would overtake.
     if (this.pendingDgram === 0) {
@@ -159,8 +191,7 @@ export class UdpSendBatch {
         sent = 0; // a bad argument is our bug; the packets still go out through dgram below
       }
       if (this.state[2] !== 0) this.gso = false; // the kernel/device refused GSO: stop asking
-      const errs = this.state[0]!;
-      if (errs !== 0) this.opts.onErrors(errs);
+      errs = this.state[0]!;
       this.state.fill(0);
     }
     let off = 0;
@@ -172,6 +203,10 @@ export class UdpSendBatch {
     }
     this.count = 0;
     this.bytes = 0;
+    const arena = this.opts.arena;
+    if (arena !== undefined && arena.owner === this) arena.owner = null;
+    // Last: the handler may close this batch (a relay session whose target is gone).
+    if (errs !== 0) this.opts.onErrors(errs);
   }
 
   /** For a packet push() refused: flushes the batch, then sends a copy of pkt through dgram. */

@@ -40,9 +40,25 @@ function dgramHandle(sock: dgram.Socket): DgramHandle | undefined {
 
 export type UdpRecvHandler = (pkt: Uint8Array, from: HostPort) => void;
 
+/**
+ * The buffers the addon writes a batch into. Readers on one thread may share them: a batch is
+ * read inside its own poll callback and handed out before that callback returns, and nothing
+ * reads a UDP socket synchronously from a handler, so one batch never overwrites another that
+ * is still being delivered. A relay's CONNECT-UDP sessions share one set (256 KiB), not one each.
+ */
+export interface UdpRecvBuffers {
+  readonly buf: Buffer;
+  readonly lens: Int32Array;
+  readonly addrs: Uint8Array;
+}
+
+export function udpRecvBuffers(addon: UdpBatchAddon): UdpRecvBuffers {
+  return { buf: Buffer.allocUnsafeSlow(SLOT * BATCH), lens: new Int32Array(BATCH), addrs: new Uint8Array(BATCH * addon.ADDR_SLOT) };
+}
+
 export class UdpRecvBatch {
-  private readonly buf = Buffer.allocUnsafeSlow(SLOT * BATCH);
-  private readonly lens = new Int32Array(BATCH);
+  private readonly buf: Buffer;
+  private readonly lens: Int32Array;
   private readonly addrs: Uint8Array;
   private readonly view: DataView;
   private readonly state = new Int32Array(2);
@@ -51,22 +67,28 @@ export class UdpRecvBatch {
 
   private constructor(private readonly addon: UdpBatchAddon & UdpRecvAddon, private readonly dg: DgramHandle,
     private readonly connectedTo: HostPort | undefined, private readonly onPacket: UdpRecvHandler,
-    private readonly onErrors: (n: number) => void, private readonly onStopped: () => void) {
-    this.addrs = new Uint8Array(BATCH * addon.ADDR_SLOT);
-    this.view = new DataView(this.addrs.buffer);
+    private readonly onErrors: (n: number) => void, private readonly onStopped: () => void, bufs: UdpRecvBuffers) {
+    this.buf = bufs.buf;
+    this.lens = bufs.lens;
+    this.addrs = bufs.addrs;
+    this.view = new DataView(this.addrs.buffer, this.addrs.byteOffset, this.addrs.byteLength);
   }
 
   /**
    * Starts native receiving on sock and stops dgram's; undefined when that is not possible
    * (the caller then listens for 'message'). onStopped: the reader died (socket error) and
    * dgram's receiving was switched back on: the caller must listen for 'message' now.
+   * onErrors may close the reader (the rest of that batch is then not delivered). bufs: shared
+   * buffers (see UdpRecvBuffers); default, a set of its own.
    */
   static start(sock: dgram.Socket, fd: number, addon: UdpBatchAddon, connectedTo: HostPort | undefined,
-    onPacket: UdpRecvHandler, onErrors: (n: number) => void, onStopped: () => void): UdpRecvBatch | undefined {
+    onPacket: UdpRecvHandler, onErrors: (n: number) => void, onStopped: () => void,
+    bufs?: UdpRecvBuffers): UdpRecvBatch | undefined {
     const a = addon as UdpBatchAddon & Partial<UdpRecvAddon>;
     const dg = dgramHandle(sock);
     if (typeof a.recvStart !== 'function' || dg === undefined) return undefined;
-    const b = new UdpRecvBatch(a as UdpBatchAddon & UdpRecvAddon, dg, connectedTo, onPacket, onErrors, onStopped);
+    const b = new UdpRecvBatch(a as UdpBatchAddon & UdpRecvAddon, dg, connectedTo, onPacket, onErrors, onStopped,
+      bufs ?? udpRecvBuffers(addon));
     try {
       b.reader = a.recvStart(fd, b.buf, SLOT, BATCH, b.lens, b.addrs, b.state, b.onBatch);
     } catch {
@@ -84,13 +106,16 @@ export class UdpRecvBatch {
 
   private readonly onBatch = (count: number, errno: number): void => {
     if (this.state[0] !== 0) {
-      this.onErrors(this.state[0]!);
+      const n = this.state[0]!;
       this.state[0] = 0;
+      this.onErrors(n);
+      if (this.reader === undefined) return; // the handler closed us (and maybe the socket)
     }
     if (errno !== 0) {
       // The reader stopped itself (the socket broke): give receiving back to dgram, whose
       // 'error' event reports what it sees from now on.
       this.onErrors(1);
+      if (this.reader === undefined) return; // closed by the handler: the socket may be gone too
       this.close();
       this.dg.recvStart();
       this.onStopped();
