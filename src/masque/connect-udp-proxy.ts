@@ -19,7 +19,6 @@
  */
 import { respondRefusal } from './refuse.js';
 import type { RateLimiter } from './rate-limit.js';
-import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { H3Stream, H3StreamHandler } from '../h3/h3-stream.js';
@@ -30,6 +29,7 @@ import type { ConnectUdpRequest } from './proxy-request.js';
 import { ProxyRequestError } from './errors.js';
 import { policyDenial, type TargetPolicy } from './policy.js';
 import { parseIpAddress } from './ip-prefix.js';
+import { TargetSocket, TargetSockets } from './udp-target-socket.js';
 
 export interface ConnectUdpProxyOptions {
   policy: TargetPolicy;
@@ -87,6 +87,8 @@ export class ConnectUdpProxy {
   /** @internal */
   readonly o: Required<Omit<ConnectUdpProxyOptions, 'isTargetAllowed'>> & Pick<ConnectUdpProxyOptions, 'isTargetAllowed'>;
   private readonly sessions = new Set<UdpProxySession>();
+  /** @internal Shared send/receive buffers of the sessions' sockets. */
+  readonly sockets = new TargetSockets();
 
   constructor(o: ConnectUdpProxyOptions) {
     this.o = {
@@ -117,6 +119,15 @@ export class ConnectUdpProxy {
     s.start(extraResponseHeaders).catch(() => s.fail(H3_CONNECT_ERROR));
   }
 
+  /**
+   * Sends the datagrams sessions queued toward their targets. The relay calls it when a
+   * client connection's read pass ends (H3 `afterReads`); a safety flush at the end of the
+   * event-loop turn covers any other caller.
+   */
+  flush(): void {
+    this.sockets.flush();
+  }
+
   /** Closes every session (FIN on each stream, sockets closed). */
   closeAll(): void {
     for (const s of [...this.sessions]) s.close('closedIdle', true);
@@ -136,7 +147,7 @@ export class ConnectUdpProxy {
 
 /** One proxied flow: the stream's handler and the owner of its socket. */
 class UdpProxySession implements H3StreamHandler {
-  private sock: dgram.Socket | null = null;
+  private sock: TargetSocket | null = null;
   private isReady = false;
   private isDone = false;
   private lastActivity = Date.now();
@@ -174,25 +185,17 @@ class UdpProxySession implements H3StreamHandler {
     if (typeof addr !== 'string') return this.refuse(addr);
     const v6 = isIP(addr) === 6;
     this.maxOut = v6 ? o.maxTargetPayloadBytes.v6 : o.maxTargetPayloadBytes.v4;
-    const sock = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4' });
-    this.sock = sock;
     try {
-      await new Promise<void>((resolve, reject) => {
-        sock.once('error', reject);
-        sock.connect(port, addr, () => {
-          sock.off('error', reject);
-          resolve();
-        });
+      // RFC 9298 §3.1: a socket that is no longer usable (an ICMP error on the connected
+      // socket, a failed send) MUST close the request stream.
+      this.sock = await TargetSocket.connect(this.proxy.sockets, addr, port, v6, {
+        onPacket: (pkt) => this.fromTarget(pkt),
+        onError: () => this.fail(H3_CONNECT_ERROR),
       });
     } catch (e) {
-      this.closeSocket();
       return this.refuse(e);
     }
     if (this.isDone) return this.closeSocket();
-    // FACTS.md: a connected socket reports ICMP errors as 'error'. RFC 9298 §3.1: a socket that
-    // is no longer usable MUST close the request stream.
-    sock.on('error', () => this.fail(H3_CONNECT_ERROR));
-    sock.on('message', (msg) => this.fromTarget(msg));
     this.isReady = true;
     this.proxy.counters.accepted++;
     this.stream.respond([[':status', '200'], ['capsule-protocol', '?1'], ...extra]);
@@ -213,7 +216,7 @@ class UdpProxySession implements H3StreamHandler {
    * it sends a DATAGRAM capsule (RFC 9297 §3.5). ICMP Packet Too Big toward the target (§6.1
    * SHOULD) is not possible from a user-space socket: see docs/masque.md.
    */
-  private fromTarget(msg: Buffer): void {
+  private fromTarget(msg: Uint8Array): void {
     if (this.isDone) return;
     const c = this.proxy.counters;
     if (this.limiter && !this.limiter.allow('down', msg.length)) {
@@ -264,8 +267,7 @@ class UdpProxySession implements H3StreamHandler {
       c.dropsRateLimited++;
       return;
     }
-    // dgram.send may hold the buffer until the syscall: copy (the driver reuses its buffer).
-    this.sock.send(Buffer.from(cp.payload));
+    this.sock.send(cp.payload); // copies: the driver reuses its buffer
     c.txPackets++;
     c.txBytes += cp.payload.length;
     this.lastActivity = Date.now();
@@ -304,15 +306,7 @@ class UdpProxySession implements H3StreamHandler {
     this.timer = null;
     const s = this.sock;
     this.sock = null;
-    if (s) {
-      s.removeAllListeners('message');
-      s.on('error', () => undefined);
-      try {
-        s.close();
-      } catch {
-        /* already closed */
-      }
-    }
+    s?.close();
   }
 
   /** One timer per session, re-armed lazily from the last activity (no per-packet timer work). */

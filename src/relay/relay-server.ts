@@ -132,7 +132,11 @@ export class RelayServer {
             settings: { enableConnectProtocol: true, h3Datagram: true },
             onRequest: (stream, fields) => router.onRequest(qc, st, stream, fields),
           });
-          if (network) h3.afterReads = () => network!.flush();
+          // What a read pass queued toward targets leaves in one write per TUN / socket.
+          h3.afterReads = network ? () => {
+            network.flush();
+            udpProxy.flush();
+          } : () => udpProxy.flush();
           metrics.connectionOpened();
           drivers.add(h3);
           void h3.closed.then(() => {

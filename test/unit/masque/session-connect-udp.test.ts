@@ -6,7 +6,7 @@ import { openConnectUdp, MasqueSessionError, type ConnectUdpSession } from '../.
 import { ConnectUdpProxy } from '../../../src/masque/connect-udp-proxy.js';
 import { TargetPolicy } from '../../../src/masque/policy.js';
 import { parseUriTemplate } from '../../../src/masque/template.js';
-import { H3_MESSAGE_ERROR } from '../../../src/h3/errors.js';
+import { H3_CONNECT_ERROR, H3_MESSAGE_ERROR } from '../../../src/h3/errors.js';
 import type { FieldLine } from '../../../src/h3/qpack/types.js';
 import { pipeHarness, UDP_TEMPLATE, type ProxyRoutes } from '../../helpers/masque-harness.js';
 
@@ -176,3 +176,32 @@ test('a bad template is refused before anything is sent (RFC 9298 §2)', async (
   assert.equal(err.code, 'ERR_TEMPLATE_OPERATOR');
   assert.equal(h.seen.length, 0);
 });
+
+for (const isNative of [true, false]) {
+  test(`a target that is gone resets only its stream with H3_CONNECT_ERROR (RFC 9298 §3.1; ${isNative ? 'native/udp' : 'dgram'})`, async () => {
+    const prev = process.env.MASQUE_UDP_BATCH;
+    if (!isNative) process.env.MASQUE_UDP_BATCH = '0';
+    try {
+      const h = setup();
+      const dead = dgram.createSocket('udp4');
+      const deadPort = await new Promise<number>((r) => dead.bind(0, '127.0.0.1', () => r(dead.address().port)));
+      await new Promise<void>((r) => dead.close(() => r()));
+      const live = await h.pump(openConnectUdp(h.cli, { template: UDP_TEMPLATE, targetHost: '127.0.0.1', targetPort: echoPort }));
+      const gone = await h.pump(openConnectUdp(h.cli, { template: UDP_TEMPLATE, targetHost: '127.0.0.1', targetPort: deadPort }));
+      const prevShut = h.pipe.sq.shutdowns.length;
+      for (let i = 0; i < 20 && gone.isOpen; i++) {
+        gone.send(te.encode('anyone?'), gone.remote);
+        await h.settle(5);
+      }
+      await gone.closed;
+      const codes = h.pipe.sq.shutdowns.slice(prevShut).map((x) => +x.split(':')[2]);
+      assert.ok(codes.includes(H3_CONNECT_ERROR), `shutdowns ${h.pipe.sq.shutdowns}`);
+      assert.equal(h.udp.counters.closedError, 1);
+      assert.equal(h.udp.activeSessions, 1);
+      assert.equal(await roundTrip(h, live, 'other session unaffected'), 'other session unaffected');
+    } finally {
+      if (prev === undefined) delete process.env.MASQUE_UDP_BATCH;
+      else process.env.MASQUE_UDP_BATCH = prev;
+    }
+  });
+}
