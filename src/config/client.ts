@@ -7,13 +7,12 @@
  */
 import path from 'node:path';
 import { isIP } from 'node:net';
-import { parseCidr } from '../identity/cidr.js';
 import { parsePrivateKey, parsePublicKey } from '../identity/keys.js';
 import { parseUriTemplate } from '../masque/template.js';
 import { ConfigError, CONFIG_CODES } from './errors.js';
 import { Fields } from './fields.js';
 import { emptyLoaded, loadTomlFile, overlayFlags, parseToml, type Loaded, type Raw } from './toml.js';
-import { parseHostPort } from './net.js';
+import { checkNetworkPrefix, parseHostPort } from './net.js';
 import { DEFAULT_PRIVATE_TOKEN_ISSUER, LOG_LEVEL_NAMES, RELAY_ROLES, type RelayLogLevel, type RelayRole } from './relay.js';
 
 export const DEFAULT_CLIENT_CONFIG = '/etc/masque/client.toml';
@@ -195,8 +194,8 @@ function readRouting(t: Fields): ClientConfig['routing'] {
   const mode = t.oneOf('mode', ['full', 'split'] as const, 'full');
   const include = t.strList('include');
   const exclude = t.strList('exclude');
-  t.checkEach('include', include, parseCidr);
-  t.checkEach('exclude', exclude, parseCidr);
+  t.checkEach('include', include, (v) => checkNetworkPrefix(v));
+  t.checkEach('exclude', exclude, (v) => checkNetworkPrefix(v));
   if (mode === 'split' && include.length === 0) t.fail('include', 'split routing needs at least one CIDR in include', CONFIG_CODES.MISSING_KEY);
   if (mode === 'full' && include.length > 0) t.fail('include', 'include only applies to mode = "split"');
   t.done();

@@ -4,6 +4,7 @@
  * message the config reader prefixes with the key and line.
  */
 import { isIP } from 'node:net';
+import { formatIpPrefix, maskBytes, parseIpPrefix } from '../masque/ip-prefix.js';
 
 /** Same shape as quic/path.ts HostPort; `host` has no brackets. */
 export interface HostPort {
@@ -43,4 +44,22 @@ export function isLoopbackHost(host: string): boolean {
   if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
   const v4 = h.startsWith('::ffff:') ? h.slice(7) : h;
   return isIP(v4) === 4 && v4.startsWith('127.');
+}
+
+/**
+ * Checks a network prefix (`10.0.0.0/8`, `2001:db8::/32`, or a bare address: one host) the
+ * way its users will read it: the target policy, the address pools and the client's routes
+ * all refuse host bits after the length (so does `ip route`), and a length is written without
+ * leading zeros. Refusing here names the key and line; otherwise the relay would start and
+ * then fail, or the client would fail at connect. `version` requires one family.
+ */
+export function checkNetworkPrefix(text: string, version?: 4 | 6): void {
+  const p = parseIpPrefix(text);
+  if (p === null) {
+    const loose = parseIpPrefix(text, false);
+    if (loose === null) throw new Error(`expected ADDRESS/LENGTH, got ${JSON.stringify(text)}`);
+    const net = formatIpPrefix({ ...loose, bytes: maskBytes(loose.bytes, loose.prefixLen) });
+    throw new Error(`host bits set after /${loose.prefixLen} in ${JSON.stringify(text)}: did you mean ${JSON.stringify(net)}?`);
+  }
+  if (version !== undefined && p.version !== version) throw new Error(`expected an IPv${version} prefix, got ${JSON.stringify(text)}`);
 }

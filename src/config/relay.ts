@@ -12,7 +12,7 @@ import { DEFAULT_IPV4_POOL, DEFAULT_IPV6_POOL } from '../masque/address-pool.js'
 import { ConfigError, CONFIG_CODES } from './errors.js';
 import { Fields } from './fields.js';
 import { emptyLoaded, loadTomlFile, locate, overlayFlags, parseToml, type Loaded } from './toml.js';
-import { isLoopbackHost, parseHostPort, type HostPort } from './net.js';
+import { checkNetworkPrefix, isLoopbackHost, parseHostPort, type HostPort } from './net.js';
 
 export type RelayRole = 'ingress' | 'egress' | 'both';
 export type RelayAuth = 'noise' | 'bearer' | 'none';
@@ -210,16 +210,13 @@ function readIngress(t: Fields): RelayConfig['ingress'] {
 type FilePath = (key: string, value: string | undefined) => string | undefined;
 
 function readEgress(t: Fields, filePath: FilePath): RelayConfig['egress'] {
-  const family = (want: 4 | 16) => (v: string) => {
-    if (parseCidr(v).bytes.byteLength !== want) throw new Error(`expected an IPv${want === 4 ? 4 : 6} prefix, got ${JSON.stringify(v)}`);
-  };
   const ipv4Pool = t.str('ipv4_pool', DEFAULT_IPV4_POOL);
-  t.check('ipv4_pool', ipv4Pool, family(4));
+  t.check('ipv4_pool', ipv4Pool, (v) => checkNetworkPrefix(v, 4));
   const ipv6Pool = t.str('ipv6_pool', DEFAULT_IPV6_POOL);
-  t.check('ipv6_pool', ipv6Pool, family(16));
+  t.check('ipv6_pool', ipv6Pool, (v) => checkNetworkPrefix(v, 6));
   const lists = { allowTargets: t.strList('allow_targets'), denyTargets: t.strList('deny_targets'), trustedIngress: t.strList('trusted_ingress') };
-  t.checkEach('allow_targets', lists.allowTargets, parseCidr);
-  t.checkEach('deny_targets', lists.denyTargets, parseCidr);
+  t.checkEach('allow_targets', lists.allowTargets, (v) => checkNetworkPrefix(v));
+  t.checkEach('deny_targets', lists.denyTargets, (v) => checkNetworkPrefix(v));
   t.checkEach('trusted_ingress', lists.trustedIngress, parseCidr);
   const privateToken = readEgressPrivateToken(t, filePath, lists.trustedIngress);
   t.done();

@@ -16,7 +16,11 @@ export interface Cidr {
   readonly prefixLength: number;
 }
 
-/** Parses `addr/len` or a bare address (a /32 or /128). Throws IdentityError ERR_CIDR_INVALID. */
+/**
+ * Parses `addr/len` or a bare address (a /32 or /128). The length is written without leading
+ * zeros, as masque/ip-prefix.ts requires (`ip route` would read `/010` as octal 8); host
+ * bits may be set, matching masks them. Throws IdentityError ERR_CIDR_INVALID.
+ */
 export function parseCidr(text: string): Cidr {
   const [addrText, lenText, extra] = text.trim().split('/');
   const bytes = addrText === undefined ? null : parseIp(addrText);
@@ -24,7 +28,7 @@ export function parseCidr(text: string): Cidr {
     throw new IdentityError(ERR_CIDR_INVALID, `invalid address prefix: ${JSON.stringify(text)}`);
   }
   const max = bytes.byteLength * 8;
-  const prefixLength = lenText === undefined ? max : /^\d{1,3}$/.test(lenText) ? Number(lenText) : NaN;
+  const prefixLength = lenText === undefined ? max : /^(0|[1-9]\d{0,2})$/.test(lenText) ? Number(lenText) : NaN;
   if (!(prefixLength >= 0 && prefixLength <= max)) {
     throw new IdentityError(ERR_CIDR_INVALID, `invalid prefix length in ${JSON.stringify(text)}`);
   }

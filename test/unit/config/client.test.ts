@@ -82,6 +82,7 @@ const BAD: [string, string, string, number][] = [
   ['[proxy]\ntemplate = "https://p.example:443/.well-known/masque/ip/{target}/{ipproto}/"\n', 'ERR_CONFIG_INVALID', 'proxy', 1],
   ['[routing]\nmode = "split"\n', 'ERR_CONFIG_MISSING_KEY', 'routing.include', 1],
   ['[routing]\nexclude = ["10.0.0.0/8", "banana"]\n', 'ERR_CONFIG_INVALID', 'routing.exclude[1]', 2],
+  ['[routing]\nmode = "split"\ninclude = ["10.1.2.3/16"]\n', 'ERR_CONFIG_INVALID', 'routing.include[0]', 3], // ip route would refuse it at connect
   ['[dns]\nservers = ["dns.google"]\n', 'ERR_CONFIG_INVALID', 'dns.servers[0]', 2],
   ['[tun]\nmtu = 1000\n', 'ERR_CONFIG_INVALID', 'tun.mtu', 2],
   ['kill_switch = 1\n', 'ERR_CONFIG_INVALID', 'kill_switch', 1],

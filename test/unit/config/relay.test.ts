@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadRelayConfig, parseRelayConfig } from '../../../src/config/relay.js';
 import { ConfigError } from '../../../src/config/errors.js';
+import { buildPolicy } from '../../../src/relay/policy-setup.js';
 
 const VALID = `role = "ingress"
 listen = "0.0.0.0:4433"
@@ -96,6 +97,11 @@ const BAD: [string, string, string, number][] = [
   ['listen = "127.0.0.1:1"\n[egress]\nipv6_pool = "10.0.0.0/8"\n', 'ERR_CONFIG_INVALID', 'egress.ipv6_pool', 3],
   ['listen = "127.0.0.1:1"\n[egress]\ntrusted_ingress = ["10.0.0.0/33"]\n', 'ERR_CONFIG_INVALID', 'egress.trusted_ingress[0]', 3],
   ['listen = "127.0.0.1:1"\n[egress]\nallow_targets = "10.0.0.0/8"\n', 'ERR_CONFIG_INVALID', 'egress.allow_targets', 3],
+  // What the policy, the pools and routes would refuse at start is refused here, with its line.
+  ['listen = "127.0.0.1:1"\n[egress]\nallow_targets = ["10.0.0.1/8"]\n', 'ERR_CONFIG_INVALID', 'egress.allow_targets[0]', 3],
+  ['listen = "127.0.0.1:1"\n[egress]\ndeny_targets = ["10.0.0.0/8", "10.0.0.0/08"]\n', 'ERR_CONFIG_INVALID', 'egress.deny_targets[1]', 3],
+  ['listen = "127.0.0.1:1"\n[egress]\nipv4_pool = "10.64.0.1/10"\n', 'ERR_CONFIG_INVALID', 'egress.ipv4_pool', 3],
+  ['listen = "127.0.0.1:1"\n[egress]\ntrusted_ingress = ["10.0.0.0/08"]\n', 'ERR_CONFIG_INVALID', 'egress.trusted_ingress[0]', 3],
   ['listen = "127.0.0.1:1"\n[limits]\npackets_per_sec = -1\n', 'ERR_CONFIG_INVALID', 'limits.packets_per_sec', 3],
   ['listen = "127.0.0.1:1"\n[limits]\nmax_sessions_per_client = 1.5\n', 'ERR_CONFIG_INVALID', 'limits.max_sessions_per_client', 3],
   ['listen = "127.0.0.1:1"\nauth = "bearer"\n[[bearer_tokens]]\nid = "x"\ntoken = "short"\n', 'ERR_CONFIG_INVALID', 'bearer_tokens[0].token', 5],
@@ -117,6 +123,13 @@ test('every validation error names the key and the line', () => {
       },
     );
   }
+});
+
+test('a prefix with host bits set names the network it probably meant; a valid config builds its policy', () => {
+  assert.throws(() => parseRelayConfig('listen = "127.0.0.1:1"\n[egress]\nallow_targets = ["2001:db8::1/32"]\n'),
+    (e: ConfigError) => e.code === 'ERR_CONFIG_INVALID' && e.message.includes('did you mean "2001:db8::/32"?'));
+  const cfg = parseRelayConfig('listen = "127.0.0.1:1"\n[egress]\nallow_targets = ["10.0.0.0/8", "192.0.2.7"]\ndeny_targets = ["10.9.0.0/16"]\n');
+  assert.doesNotThrow(() => buildPolicy(cfg));
 });
 
 test('syntax errors carry the line; unreadable files are ERR_CONFIG_READ', async () => {

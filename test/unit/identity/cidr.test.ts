@@ -27,7 +27,7 @@ test('IPv6 prefixes, zones and brackets', () => {
 });
 
 test('invalid prefixes throw ERR_CIDR_INVALID; invalid addresses match nothing', () => {
-  for (const bad of ['', '1.2.3', '1.2.3.4/33', '1.2.3.256', '01.2.3.4', '::/129', '1::2::3', '1:2:3:4:5:6:7:8:9', 'x/8', '1.2.3.4/8/8', '1.2.3.4/-1']) {
+  for (const bad of ['', '1.2.3', '1.2.3.4/33', '1.2.3.256', '01.2.3.4', '::/129', '1::2::3', '1:2:3:4:5:6:7:8:9', 'x/8', '1.2.3.4/8/8', '1.2.3.4/-1', '1.2.3.0/08', '::/0128']) {
     assert.throws(() => parseCidr(bad), { code: 'ERR_CIDR_INVALID' }, bad);
   }
   assert.ok(!cidrContains(parseCidr('0.0.0.0/0'), 'not-an-ip'));
