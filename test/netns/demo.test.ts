@@ -17,6 +17,9 @@ test('npm run demo (quick) succeeds and reports the privacy split', () => {
   assert.equal(r.status, 0, out);
   assert.match(out, /GET http:\/\/10\.99\.3\.2\/ → <h1>hello through masque-relay<\/h1>/);
   assert.match(out, /ping 10\.99\.3\.2: 5\/5 replies/);
+  const again = /ping 10\.99\.3\.2 again: (\d+)\/20 replies/.exec(out);
+  assert.ok(again && Number(again[1]) >= 19, `pings after the transfer answered: ${again?.[0]}`);
+  assert.match(out, /RTT\s+[\d.]+ ms in use \([\d.]+ ms for the first pings after connect\)/);
   assert.match(out, /privacy split\s+ingress saw the server: no; egress saw the client: no/);
   assert.match(out, /Mbit\/s/);
   assert.ok(Date.now() - t0 < 60_000, `finished in ${Date.now() - t0} ms (under a minute)`);
