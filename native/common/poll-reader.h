@@ -20,7 +20,10 @@
  * freed memory). Three things close the reader; the first does, the others find it closed:
  *   - close from JS;
  *   - the handle's finalizer, when JS dropped the handle without close: else the fd would
- *     stay polled, and the callback and buffers alive, until env teardown;
+ *     stay polled, and the callback and buffers alive, until env teardown. The callback is
+ *     held strongly, so a callback that reaches the handle (a JS wrapper's bound method whose
+ *     object keeps the handle, as in src/quic/udp-recv.ts and src/tun/linux.ts) keeps
+ *     it alive: such a reader is still delivering, and its wrapper must close it;
  *   - the env cleanup hook (worker exit, process exit).
  * The handle may be collected during the callback (cb is not given it), but its finalizer
  * does not run there: for a module built with a numbered NAPI_VERSION (binding.gyp: 8) Node

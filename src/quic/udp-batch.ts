@@ -112,8 +112,8 @@ export class UdpSendBatch {
   private readonly lens: Int32Array;
   /** One sockaddr slot per packet (unconnected sockets only). */
   private readonly addrs: Uint8Array | null;
-  /** The packets' destinations, kept only for the dgram fallback. */
-  private readonly dests: Array<HostPort | undefined>;
+  /** The packets' destinations, kept only for the dgram fallback (none on a connected socket). */
+  private readonly dests: Array<HostPort | undefined> | null;
   private readonly state = new Int32Array(3);
   private readonly maxPackets: number;
   private readonly slot: number;
@@ -138,7 +138,7 @@ export class UdpSendBatch {
     this.lens = arena?.lens ?? new Int32Array(this.maxPackets);
     this.slot = addon.ADDR_SLOT;
     this.addrs = opts.connected ? null : new Uint8Array(this.maxPackets * this.slot);
-    this.dests = new Array(this.maxPackets);
+    this.dests = opts.connected ? null : new Array(this.maxPackets);
     this.gso = opts.gso ?? false;
   }
 
@@ -165,7 +165,7 @@ export class UdpSendBatch {
     this.buf.set(pkt, this.bytes);
     this.lens[i] = len;
     if (sa !== undefined) this.addrs!.set(sa, i * this.slot);
-    this.dests[i] = to;
+    if (this.dests !== null) this.dests[i] = to;
     this.count = i + 1;
     this.bytes += len;
     if (!this.isSafetyScheduled) {
@@ -198,7 +198,7 @@ export class UdpSendBatch {
     for (let i = 0; i < sent; i++) off += this.lens[i]!;
     for (let i = sent; i < n; i++) {
       const len = this.lens[i]!;
-      this.dgramSend(this.buf.subarray(off, off + len), this.dests[i]);
+      this.dgramSend(this.buf.subarray(off, off + len), this.dests?.[i]);
       off += len;
     }
     this.count = 0;
