@@ -4,6 +4,7 @@
  * documented exit code (cli/exit-codes.ts). Nothing else in cli/ calls process.exit except
  * the long-running commands' signal handlers.
  */
+import './v8-flags.js'; // first: applies to every function created after it
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { CliError, EXIT, exitCodeFor } from './exit-codes.js';
