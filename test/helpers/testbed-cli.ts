@@ -10,6 +10,7 @@
 //
 // The holder is a `sleep infinity` inside the client namespace: it keeps this process alive
 // and gives tests a process inside the testbed whose cleanup they can check.
+import { readFileSync } from 'node:fs';
 import { Testbed, LINKS, type ForwardingMode, type LinkName, type LinkShaping } from './testbed.js';
 import { killAndDeleteNamespace, listNamespaces, sweepStale } from './testbed-cleanup.js';
 
@@ -41,7 +42,22 @@ async function up(argv: string[]): Promise<void> {
     // Someone killed the holder: nothing left to hold for.
     void tb.dispose().then(() => process.exit(0));
   });
+  // Announce the holder only once it runs `sleep`: before that, `ip netns exec` and setpriv
+  // are still on their way, and a SIGKILL of this process in that window leaves a holder
+  // whose pdeathsig was set after its parent died, so it never fires (a CI run hit this).
+  await untilRunning(holder.pid, 'sleep');
   console.log(JSON.stringify({ id: tb.id, ns: tb.ns, addr: tb.addr, holderPid: holder.pid }));
+}
+
+/** Waits until /proc/PID/comm is `comm` (the exec happened), for at most 5 s. */
+async function untilRunning(pid: number | undefined, comm: string): Promise<void> {
+  for (const end = Date.now() + 5000; pid !== undefined && Date.now() < end; await new Promise((r) => setTimeout(r, 5))) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) return;
+    } catch {
+      return; // gone already: the exit handler takes over
+    }
+  }
 }
 
 function down(argv: string[]): void {
