@@ -14,7 +14,7 @@
 import dgram from 'node:dgram';
 import type { HostPort } from '../quic/path.js';
 import { loadUdpBatchAddon, socketFd, UdpSendArena, UdpSendBatch, type UdpBatchAddon } from '../quic/udp-batch.js';
-import { udpRecvBuffers, UdpRecvBatch, type UdpRecvBuffers } from '../quic/udp-recv.js';
+import { receiveDatagrams, udpRecvBuffers, type UdpReceiver, type UdpRecvBuffers } from '../quic/udp-recv.js';
 
 /** What all target sockets of one proxy share: one send arena, one receive buffer set. */
 export class TargetSockets {
@@ -42,7 +42,7 @@ export interface TargetSocketHandlers {
 
 export class TargetSocket {
   private send_: UdpSendBatch | undefined;
-  private recv: UdpRecvBatch | undefined;
+  private recv: UdpReceiver | undefined;
   private isClosed = false;
   private hasFailed = false;
 
@@ -88,7 +88,6 @@ export class TargetSocket {
     this.send_?.close();
     this.recv?.close();
     this.recv = undefined;
-    this.sock.removeAllListeners('message');
     this.sock.on('error', () => undefined); // late errors of a closed socket are nobody's
     try {
       this.sock.close();
@@ -102,27 +101,14 @@ export class TargetSocket {
     this.sock.on('error', this.fail);
     const n = shared.native();
     const fd = n ? socketFd(this.sock) : undefined;
-    if (n === null || fd === undefined) return this.viaDgram();
-    this.send_ = new UdpSendBatch(this.sock, fd, n.addon, {
-      connected: true, arena: n.arena, gso: process.env.MASQUE_UDP_GSO !== '0', onErrors: this.fail,
-    });
-    if (process.env.MASQUE_UDP_RECV_BATCH !== '0') {
-      this.recv = UdpRecvBatch.start(this.sock, fd, n.addon, peer,
-        (pkt) => {
-          if (!this.isClosed) this.h.onPacket(pkt);
-        },
-        this.fail, // SO_ERROR after EPOLLERR: the ICMP error dgram would have emitted
-        () => {
-          this.recv = undefined;
-          this.viaDgram();
-        },
-        n.recv);
+    if (n !== null && fd !== undefined) {
+      this.send_ = new UdpSendBatch(this.sock, fd, n.addon, {
+        connected: true, arena: n.arena, gso: process.env.MASQUE_UDP_GSO !== '0', onErrors: this.fail,
+      });
     }
-    if (this.recv === undefined) this.viaDgram();
-  }
-
-  private viaDgram(): void {
-    if (!this.isClosed) this.sock.on('message', (msg) => this.h.onPacket(msg));
+    // onErrors: SO_ERROR after EPOLLERR, the ICMP error dgram would have emitted as 'error'.
+    this.recv = receiveDatagrams(this.sock, n !== null && fd !== undefined ? { fd, addon: n.addon, bufs: n.recv } : undefined,
+      peer, (pkt) => this.h.onPacket(pkt), this.fail);
   }
 
   private readonly fail = (): void => {

@@ -13,7 +13,7 @@ import { isIPv6 } from 'node:net';
 import type { HostPort, PacketPath } from './path.js';
 import { QuicError } from './errors.js';
 import { loadUdpBatchAddon, socketFd, UdpSendBatch, type UdpBatchAddon } from './udp-batch.js';
-import { UdpRecvBatch } from './udp-recv.js';
+import { receiveDatagrams, type UdpReceiver } from './udp-recv.js';
 
 export interface UdpPathOptions {
   recvBufferBytes?: number;
@@ -44,7 +44,7 @@ export class UdpPath implements PacketPath {
   private readonly batch: UdpSendBatch | undefined;
   private readonly addon: UdpBatchAddon | undefined;
   private readonly fd: number | undefined;
-  private recv: UdpRecvBatch | undefined;
+  private recv: UdpReceiver | undefined;
 
   private constructor(private readonly sock: dgram.Socket, opts: UdpPathOptions, connectedTo?: HostPort) {
     const a = sock.address();
@@ -125,29 +125,15 @@ export class UdpPath implements PacketPath {
 
   /** True when datagrams arrive in native recvmmsg batches (for tests and diagnostics). */
   get isRecvBatched(): boolean {
-    return this.recv !== undefined;
+    return this.recv?.isBatched ?? false;
   }
 
   onReceive(handler: (pkt: Uint8Array, from: HostPort) => void): void {
-    const viaDgram = (): void => {
-      this.sock.on('message', (msg, rinfo) => {
-        if (!this.closed) handler(msg, { host: rinfo.address, port: rinfo.port });
-      });
-    };
-    if (this.addon && this.fd !== undefined && process.env.MASQUE_UDP_RECV_BATCH !== '0') {
-      this.recv = UdpRecvBatch.start(this.sock, this.fd, this.addon, this.connectedTo,
-        (pkt, from) => {
-          if (!this.closed) handler(pkt, from);
-        },
-        (n) => {
-          this.errors += n;
-        },
-        () => {
-          this.recv = undefined;
-          viaDgram();
-        });
-    }
-    if (this.recv === undefined) viaDgram();
+    const native = this.addon && this.fd !== undefined ? { fd: this.fd, addon: this.addon } : undefined;
+    // close() closes the receiver, so nothing is delivered after it.
+    this.recv = receiveDatagrams(this.sock, native, this.connectedTo, handler, (n) => {
+      this.errors += n;
+    });
   }
 
   close(): void {

@@ -153,3 +153,52 @@ export class UdpRecvBatch {
     return hp;
   }
 }
+
+/** What receiveDatagrams started: which path runs now, and how to stop it. */
+export interface UdpReceiver {
+  /** True while datagrams arrive in native batches (false on dgram, or after the reader stopped). */
+  readonly isBatched: boolean;
+  /** Stops delivery (idempotent); closing the socket stays the caller's job. */
+  close(): void;
+}
+
+/**
+ * Delivers sock's datagrams to onPacket: through native recvmmsg batches when `native` is
+ * given and MASQUE_UDP_RECV_BATCH is not 0, else through dgram's 'message' — and through
+ * dgram from the moment the native reader stops (a broken socket). onErrors counts what the
+ * native reader saw (ICMP errors, oversize datagrams) and may close the receiver. The one
+ * way both UdpPath and the CONNECT-UDP proxy's target sockets receive.
+ */
+export function receiveDatagrams(sock: dgram.Socket, native: { fd: number; addon: UdpBatchAddon; bufs?: UdpRecvBuffers } | undefined,
+  connectedTo: HostPort | undefined, onPacket: UdpRecvHandler, onErrors: (n: number) => void): UdpReceiver {
+  let isClosed = false;
+  let batch: UdpRecvBatch | undefined;
+  const onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    if (!isClosed) onPacket(msg, { host: rinfo.address, port: rinfo.port });
+  };
+  if (native !== undefined && process.env.MASQUE_UDP_RECV_BATCH !== '0') {
+    batch = UdpRecvBatch.start(sock, native.fd, native.addon, connectedTo,
+      (pkt, from) => {
+        if (!isClosed) onPacket(pkt, from);
+      },
+      onErrors,
+      () => {
+        batch = undefined;
+        if (!isClosed) sock.on('message', onMessage);
+      },
+      native.bufs);
+  }
+  if (batch === undefined) sock.on('message', onMessage);
+  return {
+    get isBatched() {
+      return batch !== undefined;
+    },
+    close() {
+      if (isClosed) return;
+      isClosed = true;
+      batch?.close();
+      batch = undefined;
+      sock.off('message', onMessage);
+    },
+  };
+}
