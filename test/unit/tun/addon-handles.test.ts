@@ -8,19 +8,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { loadTunAddon } from '../../../src/tun/linux.js';
-import { loadUdpBatchAddon } from '../../../src/quic/udp-batch.js';
-import { UdpPath } from '../../../src/quic/udp-path.js';
+import { loadUdpBatchAddon, socketFd, type UdpBatchAddon } from '../../../src/quic/udp-batch.js';
+import { UdpRecvBatch } from '../../../src/quic/udp-recv.js';
 
 const udp = loadUdpBatchAddon() as unknown as { recvClose(h: unknown): void; recvRef(h: unknown, on: boolean): void } | undefined;
 const skip = process.platform !== 'linux' ? 'native addons are Linux-only' : udp === undefined ? 'native/udp not built' : false;
 
 test('reader functions refuse values that are not their own handles', { skip }, async () => {
   const tun = loadTunAddon() as unknown as Record<string, (...a: unknown[]) => unknown>;
-  const path = await UdpPath.bind({ host: '127.0.0.1', port: 0 });
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
   const got: number[] = [];
-  path.onReceive((pkt) => got.push(pkt[0]!));
-  const udpReader = (path as unknown as { recv?: { reader?: object } }).recv?.reader;
-  assert.ok(udpReader, 'the path reads with recvmmsg');
+  const batch = UdpRecvBatch.start(sock, socketFd(sock)!, udp as unknown as UdpBatchAddon, undefined,
+    (pkt) => got.push(pkt[0]!), () => undefined, () => undefined);
+  const udpReader = (batch as unknown as { reader?: object } | undefined)?.reader;
+  assert.ok(udpReader, 'the socket reads with recvmmsg');
   try {
     for (const fn of ['pollNow', 'pollClose', 'pollPause', 'pollResume']) {
       for (const bad of [{}, 42, udpReader]) {
@@ -32,12 +34,13 @@ test('reader functions refuse values that are not their own handles', { skip }, 
     assert.throws(() => udp!.recvRef(7, true), { code: 'ERR_UDP_ARGS' });
     // The UDP reader was not touched by any of that: it still delivers.
     const s = dgram.createSocket('udp4');
-    await new Promise<void>((r) => s.send(Buffer.from([9]), path.local.port, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => s.send(Buffer.from([9]), sock.address().port, '127.0.0.1', () => r()));
     const end = Date.now() + 5000;
     while (got.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
     s.close();
     assert.deepEqual(got, [9]);
   } finally {
-    path.close();
+    batch?.close();
+    sock.close();
   }
 });
