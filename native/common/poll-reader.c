@@ -147,7 +147,15 @@ napi_value poll_reader_start(poll_reader_t* r, const napi_value* keep, size_t nk
     shut(r, kind->owns_fd);
     return rc != 0 ? throw_errno(env, kind, -rc, "uv_poll_start") : NULL;
   }
-  napi_add_async_cleanup_hook(env, on_env_cleanup, r, &r->cleanup);
+  /* Without its teardown hook the reader could outlive the env's loop: refuse to start it,
+   * closing it as close() would (the handle made above is disowned by its finalizer). */
+  if (napi_add_async_cleanup_hook(env, on_env_cleanup, r, &r->cleanup) != napi_ok) {
+    r->cleanup = NULL;
+    release(r);
+    shut(r, kind->owns_fd);
+    napi_throw_error(env, kind->code_napi, "poll reader: napi_add_async_cleanup_hook failed");
+    return NULL;
+  }
   return ext;
 }
 

@@ -74,6 +74,24 @@ interface Queue {
   isPaused: boolean;
 }
 
+/**
+ * Closes the fds of a LinuxTun that was garbage-collected without close() (an error path that
+ * dropped it), so the device does not outlive its owner. Only a TUN with no reader can be
+ * collected: a reader's native callback reference keeps the LinuxTun alive until close(), so
+ * no poll can be watching an fd closed here. close() unregisters, so an fd is never closed
+ * twice (a recycled number could belong to someone else by then).
+ */
+const dropped = new FinalizationRegistry<readonly number[]>((fds) => {
+  const a = loadTunAddon();
+  for (const fd of fds) {
+    try {
+      a.close(fd);
+    } catch {
+      // nothing to report to: the owner is gone, and a finalizer must not throw
+    }
+  }
+});
+
 export class LinuxTun implements TunDevice {
   readonly name: string;
   readonly offset: number;
@@ -118,6 +136,7 @@ export class LinuxTun implements TunDevice {
       throw tunErrorFromNative('ERR_TUN_OPEN', `open ${name || 'tun'}`, e);
     }
     this.name = name;
+    dropped.register(this, this.queues.map((q) => q.fd), this);
   }
 
   private makeQueue(fd: number): Queue {
@@ -258,6 +277,7 @@ export class LinuxTun implements TunDevice {
     if (this.closed) return;
     this.closed = true;
     this.handler = null;
+    dropped.unregister(this);
     const a = loadTunAddon();
     // Stop polling before closing the fd: epoll must never watch a recycled descriptor.
     for (const q of this.queues) {

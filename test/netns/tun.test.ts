@@ -122,6 +122,20 @@ describe('exit while a read is pending', { skip }, () => {
   }
 });
 
+describe('a LinuxTun dropped without close', { skip }, () => {
+  test('is closed when collected: its device goes away, a kept one stays', () => {
+    const ns = netns();
+    const script = new URL('../helpers/tun-finalize.js', import.meta.url).pathname;
+    const r = execInNetns(ns, process.execPath, ['--expose-gc', script]);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(JSON.parse(r.out.trim().split('\n').pop()!), {
+      before: { dropped: true, kept: true, fds: 2 },
+      after: { dropped: false, kept: true, fds: 1 },
+      closed: { kept: false, fds: 0 },
+    });
+  });
+});
+
 describe('read errors', { skip }, () => {
   test('deleting the interface under a reader reports ERR_TUN_READ once; close still works', async () => {
     const ns = netns();
