@@ -1,7 +1,7 @@
 /**
  * Holds idle CONNECT-IP tunnels open to a relay: `node load.js HOST PORT COUNT`. One UDP
  * socket, one QUIC connection + HTTP/3 + CONNECT-IP session per tunnel (each gets an address
- * assigned). Prints {"opened":N} every 250 tunnels and at the end; stays until killed.
+ * assigned). Prints {"opened":N} every 250 tunnels and at the end; stays until SIGTERM, then closes them.
  */
 import { QuicEndpoint } from '../../src/quic/endpoint.js';
 import { UdpPath } from '../../src/quic/udp-path.js';
@@ -40,4 +40,7 @@ await Promise.all(Array.from({ length: inFlight }, async () => {
   }
 }));
 process.stdout.write(JSON.stringify({ opened, failed, done: true }) + '\n');
+// SIGTERM: close every connection (CONNECTION_CLOSE), so the relay frees the sessions now
+// instead of at its idle timeout and the next round starts from an empty relay.
+process.once('SIGTERM', () => void ep.close({ graceMs: 500 }).finally(() => process.exit(0)));
 setInterval(() => undefined, 1 << 30);
