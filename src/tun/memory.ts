@@ -81,8 +81,9 @@ export class MemoryTun implements TunDevice {
     checkPacketsFitMtu(this.mtuBytes, count, batch.sizes, batch.bufs, offset);
     for (let i = 0; i < count; i++) {
       const len = batch.sizes ? batch.sizes[i] : batch.bufs[i].length - offset;
-      // Copy: the caller owns its buffers again as soon as write() returns.
-      this.peer.enqueue(batch.bufs[i].slice(offset, offset + len));
+      // Copy: the caller owns its buffers again as soon as write() returns. Not bufs[i].slice:
+      // on a Buffer that is a view, which the caller's next batch would rewrite.
+      this.peer.enqueue(copyOf(batch.bufs[i], offset, offset + len));
     }
     return count;
   }
@@ -90,7 +91,7 @@ export class MemoryTun implements TunDevice {
   writePackets(buf: Uint8Array, lens: Int32Array, count: number): number {
     if (this.closed) throw new TunError('ERR_TUN_CLOSED', `tun: ${this.name} is closed`);
     checkPacketsFitMtu(this.mtuBytes, count, lens);
-    for (let i = 0, off = 0; i < count; off += lens[i]!, i++) this.peer.enqueue(buf.slice(off, off + lens[i]!));
+    for (let i = 0, off = 0; i < count; off += lens[i]!, i++) this.peer.enqueue(copyOf(buf, off, off + lens[i]!));
     return count;
   }
 
@@ -146,4 +147,9 @@ export class MemoryTun implements TunDevice {
     this.handler = null;
     this.inbox.length = 0;
   }
+}
+
+/** A copy of b[start, end), also when b is a Buffer (whose slice() is a view). */
+function copyOf(b: Uint8Array, start: number, end: number): Uint8Array {
+  return Uint8Array.prototype.slice.call(b, start, end);
 }

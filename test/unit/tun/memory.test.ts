@@ -38,6 +38,20 @@ test('write copies: the caller may reuse its buffers at once; sizes/count select
   assert.deepEqual((await got).pkts, [pkt(10, 5)]);
 });
 
+test('write and writePackets copy from a Buffer too (whose slice() is only a view)', async () => {
+  const [a, b] = MemoryTun.pair();
+  const buf = Buffer.alloc(100, 5);
+  let got = nextBatch(b);
+  a.write({ bufs: [buf], sizes: [10], count: 1 });
+  buf.fill(0);
+  assert.deepEqual((await got).pkts, [pkt(10, 5)]);
+  buf.fill(6);
+  got = nextBatch(b);
+  a.writePackets(buf, new Int32Array([20, 30]), 2);
+  buf.fill(0);
+  assert.deepEqual((await got).pkts, [pkt(20, 6), pkt(30, 6)]);
+});
+
 test('batches are at most batchSize packets; the rest follow on later turns', async () => {
   const [a, b] = MemoryTun.pair({ batchSize: 4 });
   const sizes: number[] = [];
