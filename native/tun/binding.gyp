@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "tun",
-      "sources": ["tun.c", "gro.c", "../common/poll-reader.c"],
+      "sources": ["tun.c", "gro.c", "tso.c", "../common/poll-reader.c"],
       "include_dirs": ["../common"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "defines": ["NAPI_VERSION=8"],

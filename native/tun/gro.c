@@ -26,6 +26,7 @@
 
 #include <errno.h>
 #include <linux/virtio_net.h>
+#include "csum.h"
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,25 +41,6 @@ typedef struct {
   int ip_hl, tcp_hl, payload;
   bool v6;
 } seg_t;
-
-static uint16_t rd16(const uint8_t* p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t rd32(const uint8_t* p) {
-  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-static void wr16(uint8_t* p, uint32_t v) {
-  p[0] = (uint8_t)(v >> 8);
-  p[1] = (uint8_t)v;
-}
-
-static uint32_t sum16(uint32_t sum, const uint8_t* p, size_t n) {
-  for (size_t i = 0; i + 1 < n; i += 2) sum += rd16(p + i);
-  if (n & 1) sum += (uint32_t)p[n - 1] << 8;
-  return sum;
-}
-static uint16_t fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return (uint16_t)sum;
-}
 
 /* A TCP segment that may take part in a run (see the header). */
 static bool parse(const uint8_t* p, int len, seg_t* s) {

@@ -11,11 +11,16 @@
  *
  * JS-visible functions (all synchronous; errors are Error objects whose `code` is the libuv
  * errno name, e.g. "EPERM"; src/tun/linux.ts maps them to TunError):
- *   open(name: string, multiQueue: boolean, vnetHdr?: boolean) -> [fd, actualName]
+ *   open(name: string, multiQueue: boolean, vnetHdr?: boolean, tsoSegs?: number)
+ *       -> [fd, actualName, tsoErrno]. tsoSegs > 0 (needs vnetHdr): TSO reads (tso.c), with
+ *       the device's gso_max_segs set to tsoSegs; tsoErrno 0 when on, -1 when not asked for,
+ *       else why it is off (the fd works either way, without TSO).
  *   getMtu(name) -> number            setMtu(name, mtu)
- *   pollStart(fd, buf, slotBytes, offset, sizes: Int32Array, maxBatch, cb(count, errno))
- *       -> handle. Reads packet i into buf[i*slotBytes + offset ...], its length into
- *       sizes[i], then calls cb once per batch. buf/sizes are only rewritten after cb returns.
+ *   pollStart(fd, buf, slotBytes, offset, sizes: Int32Array, maxBatch, cb(count, errno),
+ *       vnet?, tsoSegs?) -> handle. Reads packet i into buf[i*slotBytes + offset ...], its
+ *       length into sizes[i], then calls cb once per batch. buf/sizes are only rewritten
+ *       after cb returns. tsoSegs: the fd has TSO on; super-segments are cut into packets.
+ *   pollStats(handle) -> [superSegments, segmentsFromThem, dropped] (TSO reads)
  *   pollPause(handle)  pollResume(handle)  pollRef(handle, bool)  pollClose(handle)
  *   write(fd, bufs: Uint8Array[], offset, count, sizes: Int32Array|undefined, vnet?) -> written
  *   writeArena(fd, buf, lens: Int32Array, count, vnet, gro) -> consumed   (gro.c)
@@ -38,6 +43,7 @@
 
 #define NAPI_UTIL_CODE "ERR_TUN"
 #include "gro.h"
+#include "tso.h"
 #include "napi-util.h"
 #include "poll-reader.h"
 
@@ -47,8 +53,8 @@ static napi_value throw_errno(napi_env env, int err, const char* what) {
 }
 
 static napi_value js_open(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  int argc = get_args_opt(env, info, 2, 3, argv);
+  napi_value argv[4];
+  int argc = get_args_opt(env, info, 2, 4, argv);
   if (argc < 0) return NULL;
   char name[IFNAMSIZ] = {0};
   size_t len = 0;
@@ -56,6 +62,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   bool multi = false, vnet = false;
   CHECK(napi_get_value_bool(env, argv[1], &multi));
   if (argc > 2) CHECK(napi_get_value_bool(env, argv[2], &vnet));
+  int32_t tso_segs = 0;
+  if (argc > 3) CHECK(napi_get_value_int32(env, argv[3], &tso_segs));
 
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return throw_errno(env, errno, "open /dev/net/tun");
@@ -71,11 +79,13 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, e, "ioctl TUNSETIFF");
   }
+  int tso_err = vnet && tso_segs > 0 ? tso_enable(fd, ifr.ifr_name, (uint32_t)tso_segs) : -1;
   napi_value arr, actual;
-  CHECK(napi_create_array_with_length(env, 2, &arr));
+  CHECK(napi_create_array_with_length(env, 3, &arr));
   CHECK(napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &actual));
   CHECK(napi_set_element(env, arr, 0, make_int(env, fd)));
   CHECK(napi_set_element(env, arr, 1, actual));
+  CHECK(napi_set_element(env, arr, 2, make_int(env, tso_err)));
   return arr;
 }
 
@@ -110,7 +120,9 @@ typedef struct {
   size_t offset;
   int32_t* sizes;
   uint32_t max_batch;
-  bool vnet; /* the fd has IFF_VNET_HDR: each read starts with a header we skip */
+  bool vnet; /* the fd has IFF_VNET_HDR: each read starts with a header */
+  uint32_t tso_segs; /* TSO on: room kept for a super-segment of this many segments */
+  double supers, segs, dropped; /* TSO reads: super-segments, the packets cut from them, drops */
 } reader_t;
 
 static void on_poll(uv_poll_t* h, int status, int events);
@@ -125,19 +137,40 @@ static const poll_reader_kind_t kind = {
     .tag = {0x6d61737175657475ULL, 0x6e2d706f6c6c7264ULL}, /* "masquetun-pollrd" */
 };
 
+/* What a TSO read handed us (tso.h): how many packets of the batch it fills, 0 to drop it. */
+static uint32_t offloaded(reader_t* r, uint8_t* dst, size_t k, const struct virtio_net_hdr* vh, uint32_t n) {
+  if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE) {
+    int m = tso_segment(dst, k, vh, r->slot, r->slot - r->offset, (int)(r->max_batch - n), r->sizes + n);
+    if (m < 0) {
+      r->dropped++;
+      return 0;
+    }
+    r->supers++;
+    r->segs += m;
+    return (uint32_t)m;
+  }
+  if ((vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !tso_complete_csum(dst, k, vh)) {
+    r->dropped++;
+    return 0;
+  }
+  r->sizes[n] = (int32_t)k;
+  return 1;
+}
+
 /* Reads packets into the batch until EAGAIN or the batch is full; returns how many, with *err
  * set when the fd broke (0 otherwise). A full batch leaves the fd readable, so epoll
- * (level-triggered) wakes us again on the next loop turn after other handles ran. */
+ * (level-triggered) wakes us again on the next loop turn after other handles ran. With TSO
+ * a batch counts as full once fewer slots than a super-segment's segments are left. */
 static uint32_t drain(reader_t* r, int* err) {
   uint32_t n = 0;
   size_t cap = r->slot - r->offset;
   struct virtio_net_hdr vh;
-  while (n < r->max_batch) {
+  while (n < r->max_batch && !(n > 0 && r->tso_segs && r->max_batch - n < r->tso_segs)) {
     uint8_t* dst = r->base + (size_t)n * r->slot + r->offset;
     ssize_t k;
     if (r->vnet) {
-      /* No offloads are enabled (TUNSETOFFLOAD), so the kernel hands us whole, checksummed
-       * packets and the header carries nothing we need. */
+      /* Without TSO (TUNSETOFFLOAD) the kernel hands us whole, checksummed packets and the
+       * header carries nothing we need. */
       struct iovec iov[2] = {{&vh, sizeof vh}, {dst, cap}};
       k = readv(r->pr.fd, iov, 2);
       if (k >= 0) k = k >= (ssize_t)sizeof vh ? k - (ssize_t)sizeof vh : 0;
@@ -149,7 +182,8 @@ static uint32_t drain(reader_t* r, int* err) {
       if (errno != EAGAIN) *err = errno;
       break;
     }
-    r->sizes[n++] = (int32_t)k;
+    if (r->tso_segs) n += offloaded(r, dst, (size_t)k, &vh, n);
+    else r->sizes[n++] = (int32_t)k;
   }
   return n;
 }
@@ -187,11 +221,13 @@ static napi_value js_poll_now(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_poll_start(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
-  int argc = get_args_opt(env, info, 7, 8, argv);
+  napi_value argv[9];
+  int argc = get_args_opt(env, info, 7, 9, argv);
   if (argc < 0) return NULL;
   bool vnet = false;
   if (argc > 7) CHECK(napi_get_value_bool(env, argv[7], &vnet));
+  int32_t tso_segs = 0;
+  if (argc > 8) CHECK(napi_get_value_int32(env, argv[8], &tso_segs));
   int32_t fd, slot, offset, max_batch;
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   CHECK(napi_get_value_int32(env, argv[2], &slot));
@@ -205,7 +241,7 @@ static napi_value js_poll_start(napi_env env, napi_callback_info info) {
   void* sizes;
   CHECK(napi_get_typedarray_info(env, argv[4], &tt, &sizes_len, &sizes, NULL, NULL));
   if (tt != napi_int32_array || sizes_len < (size_t)max_batch || slot <= offset || offset < 0 ||
-      max_batch <= 0 || (size_t)slot * (size_t)max_batch > buf_len) {
+      max_batch <= 0 || (size_t)slot * (size_t)max_batch > buf_len || tso_segs < 0 || (tso_segs > 0 && !vnet)) {
     napi_throw_range_error(env, "ERR_TUN_ARGS", "bad read buffer geometry");
     return NULL;
   }
@@ -217,8 +253,26 @@ static napi_value js_poll_start(napi_env env, napi_callback_info info) {
   r->sizes = sizes;
   r->max_batch = (uint32_t)max_batch;
   r->vnet = vnet;
+  r->tso_segs = (uint32_t)tso_segs;
   napi_value keep[] = {argv[1], argv[4]};
   return poll_reader_start(&r->pr, keep, sizeof keep / sizeof keep[0], argv[6]);
+}
+
+static napi_value js_poll_stats(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  poll_reader_t* pr = poll_reader_from_args(env, info, argv, 1);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) return NULL;
+  reader_t* r = (reader_t*)pr;
+  double v[3] = {r ? r->supers : 0, r ? r->segs : 0, r ? r->dropped : 0};
+  napi_value arr, x;
+  CHECK(napi_create_array_with_length(env, 3, &arr));
+  for (uint32_t i = 0; i < 3; i++) {
+    CHECK(napi_create_double(env, v[i], &x));
+    CHECK(napi_set_element(env, arr, i, x));
+  }
+  return arr;
 }
 
 static napi_value js_write(napi_env env, napi_callback_info info) {
@@ -326,6 +380,7 @@ NAPI_MODULE_INIT() {
       {"pollRef", NULL, poll_reader_js_ref, NULL, NULL, NULL, napi_default, (void*)&kind},
       {"pollClose", NULL, poll_reader_js_close, NULL, NULL, NULL, napi_default, (void*)&kind},
       {"pollNow", NULL, js_poll_now, NULL, NULL, NULL, napi_default, (void*)&kind},
+      {"pollStats", NULL, js_poll_stats, NULL, NULL, NULL, napi_default, (void*)&kind},
       {"write", NULL, js_write, NULL, NULL, NULL, napi_default, NULL},
       {"writeArena", NULL, js_write_arena, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},

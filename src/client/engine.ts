@@ -168,7 +168,12 @@ export class Engine implements TunnelBackend {
       await chain.close();
       return;
     }
-    this.tun ??= this.deps.openTun ? this.deps.openTun(this.cfg) : LinuxTun.open({ name: this.cfg.tun.name, vnetHdr: true });
+    if (!this.tun) {
+      // TSO: the machine's own TCP uploads come off the TUN in reads of up to 32 segments.
+      const tun = this.deps.openTun ? this.deps.openTun(this.cfg) : LinuxTun.open({ name: this.cfg.tun.name, vnetHdr: true, tso: true });
+      if (tun instanceof LinuxTun && tun.tsoError) this.deps.log.warn({ err: tun.tsoError }, 'TUN offloads (TSO) unavailable: one read per packet');
+      this.tun = tun;
+    }
     const session = new TunnelSession(chain, this.tun, this.cfg, this.deps.log, this.deps.resolvConfPath);
     try {
       await session.start(plan.first.peer.host);

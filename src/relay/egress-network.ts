@@ -56,7 +56,8 @@ export class EgressNetwork {
 
   /** Opens the TUN and sets up forwarding and NAT. Needs CAP_NET_ADMIN. Throws TunError/MasqueError. */
   static async open(o: EgressNetworkOptions): Promise<EgressNetwork> {
-    const tun = LinuxTun.open({ name: o.name ?? 'mqegress0', batchSize: 64, vnetHdr: true });
+    // TSO: what the host's GRO merged on the way in (a NIC's downloads) reaches us in one read.
+    const tun = LinuxTun.open({ name: o.name ?? 'mqegress0', batchSize: 64, vnetHdr: true, tso: true });
     let applied: AppliedConfig;
     try {
       applied = await configureInterface({ name: tun.name, addresses: [o.gateway4, o.gateway6], mtu: o.mtu });
@@ -65,6 +66,7 @@ export class EgressNetwork {
       tun.close();
       throw e;
     }
+    if (tun.tsoError) o.log.warn({ err: tun.tsoError }, 'TUN offloads (TSO) unavailable: one read per packet');
     const net = new EgressNetwork(tun, applied, o);
     try {
       await net.enableForwarding();

@@ -13,11 +13,14 @@ import { TunError, tunErrorFromNative } from './errors.js';
 
 /** The addon's surface (native/tun/tun.c). Handles are opaque externals. */
 export interface TunAddon {
-  open(name: string, multiQueue: boolean, vnetHdr?: boolean): [number, string];
+  /** [fd, name, tsoErrno]: tsoErrno 0 = TSO on, -1 = not asked for, else why it is off. */
+  open(name: string, multiQueue: boolean, vnetHdr?: boolean, tsoSegs?: number): [number, string, number];
   getMtu(name: string): number;
   setMtu(name: string, mtu: number): number;
   pollStart(fd: number, buf: Buffer, slotBytes: number, offset: number, sizes: Int32Array,
-    maxBatch: number, cb: (count: number, errno: number) => void, vnet?: boolean): object;
+    maxBatch: number, cb: (count: number, errno: number) => void, vnet?: boolean, tsoSegs?: number): object;
+  /** TSO reads so far: [super-segments, packets cut from them, packets dropped]. */
+  pollStats(h: object): [number, number, number];
   pollPause(h: object): void;
   pollResume(h: object): void;
   pollRef(h: object, on: boolean): void;
@@ -63,6 +66,22 @@ export interface LinuxTunOptions extends TunOpenOptions {
    * MASQUE_TUN_GRO=0 turns it off.
    */
   vnetHdr?: boolean;
+  /**
+   * TSO reads (needs vnetHdr, one queue and the default maxPacketBytes): the kernel hands us a local TCP
+   * sender's data as super-segments of up to TSO_MAX_SEGS segments, one read() each, and the
+   * addon cuts them into packets (native/tun/tso.c). Default false; MASQUE_TUN_TSO=0 turns
+   * it off.
+   */
+  tso?: boolean;
+}
+
+/** Segments per TSO read (the device's gso_max_segs), at most half a read batch. */
+export const TSO_MAX_SEGS = 32;
+
+export interface TsoStats {
+  superSegments: number;
+  segments: number;
+  dropped: number;
 }
 
 /** One queue: its fd, its read buffer and the addon's poll handle. */
@@ -104,6 +123,10 @@ export class LinuxTun implements TunDevice {
   private isRef = true;
   private closed = false;
   private readonly vnet: boolean;
+  /** Segments per TSO read, 0 when TSO is off (not asked for, or the kernel refused). */
+  readonly tsoSegs: number = 0;
+  /** Why TSO is off although it was asked for (an errno name), else undefined. */
+  readonly tsoError: string | undefined;
   private isDelivering = false;
   private readonly isReadAfterWrite = process.env.MASQUE_TUN_READ_AFTER_WRITE !== '0';
 
@@ -124,11 +147,20 @@ export class LinuxTun implements TunDevice {
     // Round slots to 64 bytes so each packet starts cache-line aligned.
     this.slotBytes = Math.ceil((offset + (opts.maxPacketBytes ?? 65535)) / 64) * 64;
     let name = opts.name ?? '';
+    const maxPacketBytes = opts.maxPacketBytes ?? 65535;
+    // Single queue only: TSO is a device setting, and a queue whose reader does not cut
+    // super-segments (another process's, or one that failed to turn it on) would get them too.
+    const wantTso = opts.tso === true && this.vnet && !isMulti && maxPacketBytes >= 65535 && process.env.MASQUE_TUN_TSO !== '0';
+    let tsoSegs = wantTso ? Math.min(TSO_MAX_SEGS, Math.floor(batchSize / 2)) : 0;
     try {
       for (let i = 0; i < nQueues; i++) {
-        const [fd, actual] = a.open(name, isMulti, this.vnet);
+        const [fd, actual, tsoErr] = a.open(name, isMulti, this.vnet, tsoSegs);
         name = actual;
         this.queues.push(this.makeQueue(fd));
+        if (tsoSegs > 0 && tsoErr !== 0) { // the fd works without it
+          this.tsoError = errnoName(tsoErr);
+          tsoSegs = 0;
+        }
       }
       this.mtuBytes = a.getMtu(name);
     } catch (e) {
@@ -136,6 +168,7 @@ export class LinuxTun implements TunDevice {
       throw tunErrorFromNative('ERR_TUN_OPEN', `open ${name || 'tun'}`, e);
     }
     this.name = name;
+    this.tsoSegs = tsoSegs;
     dropped.register(this, this.queues.map((q) => q.fd), this);
   }
 
@@ -157,6 +190,21 @@ export class LinuxTun implements TunDevice {
     return this.closed;
   }
 
+  /** TSO reads so far, summed over the queues (zeros when TSO is off). */
+  tsoStats(): TsoStats {
+    const s: TsoStats = { superSegments: 0, segments: 0, dropped: 0 };
+    if (this.tsoSegs === 0) return s;
+    const a = loadTunAddon();
+    for (const q of this.queues) {
+      if (!q.poll) continue;
+      const [sup, seg, drop] = a.pollStats(q.poll);
+      s.superSegments += sup;
+      s.segments += seg;
+      s.dropped += drop;
+    }
+    return s;
+  }
+
   /** The queues' file descriptors (for diagnostics; do not read or close them). */
   get fds(): readonly number[] {
     return this.queues.map((q) => q.fd);
@@ -173,7 +221,7 @@ export class LinuxTun implements TunDevice {
         q.isPaused = true;
       } else if (!q.poll) {
         q.poll = a.pollStart(q.fd, q.buf, this.slotBytes, this.offset, q.batch.sizes, this.batchSize,
-          (count, errno) => this.deliver(q, count, errno), this.vnet);
+          (count, errno) => this.deliver(q, count, errno), this.vnet, this.tsoSegs);
         if (!this.isRef) a.pollRef(q.poll, false);
         q.isPaused = false;
       } else if (q.isPaused) {

@@ -5,8 +5,13 @@
  * cuts each super-segment itself (the TUN offers no TSO), so what comes back shows whether
  * the merged header we wrote was right: every segment, in order, checksums valid.
  * rx_packets counts skbs, so it tells how many writes a run took.
- * Emits one line: {"event":"result","cases":{name: {rx, back: [{seq, len, ttl, ipOk, tcpOk, psh, same}]}}}
+ * With {"tso": true} the TUN also offers TSO (native/tun/tso.c): the kernel then hands the
+ * forwarded super-segment back whole and the addon cuts it, so the same checks test our cut.
+ * Emits one line: {"event":"result","cases":{name: {rx, back: [{seq, len, ttl, ipOk, tcpOk, psh, same}]}},
+ * "tso": {segs, error, stats}, "udp": [{v6, ok}]}. With TSO the TUN also offers checksum offload, so
+ * datagrams from a local socket reach us with the checksum left to us ("udp" checks it).
  */
+import dgram from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { LinuxTun } from '../../src/tun/linux.js';
 import { configureInterface } from '../../src/tun/config.js';
@@ -16,15 +21,21 @@ const emit = (e: Record<string, unknown>) => process.stdout.write(JSON.stringify
 
 for (const [k, v] of [['ipv4/ip_forward', '1'], ['ipv4/conf/all/send_redirects', '0'], ['ipv4/conf/all/rp_filter', '0'],
   ['ipv4/conf/default/rp_filter', '0'], ['ipv6/conf/all/forwarding', '1']]) writeFileSync(`/proc/sys/net/${k}`, v);
-const tun = LinuxTun.open({ name: NAME, vnetHdr: true });
+const arg = JSON.parse(process.argv[2] ?? '{}') as { tso?: boolean };
+const tun = LinuxTun.open({ name: NAME, vnetHdr: true, tso: arg.tso === true });
 await configureInterface({ name: NAME, mtu: 1500, addresses: ['10.77.0.1/24', 'fd77::1/64'], routes: ['10.88.0.0/24', 'fd88::/64'] });
 tun.refreshMtu();
 writeFileSync(`/proc/sys/net/ipv4/conf/${NAME}/rp_filter`, '0');
 
 const back: Uint8Array[] = [];
+const udpBack: Uint8Array[] = [];
 tun.onRead((b) => {
   for (let i = 0; i < b.count; i++) {
-    const p = b.bufs[i].slice(b.offset, b.offset + b.sizes[i]);
+    // A copy: Buffer#slice is a view, and the next read rewrites the slot (a later packet,
+    // such as the kernel's own MLD report, could then stand where ours was).
+    const p = Uint8Array.prototype.slice.call(b.bufs[i], b.offset, b.offset + b.sizes[i]);
+    const v6 = p[0]! >> 4 === 6;
+    if (p[v6 ? 6 : 9] === 17 && (v6 ? p[24] === 0xfd && p[25] === 0x88 : p[16] === 10 && p[17] === 88)) udpBack.push(p);
     // Only TCP: the kernel also sends its own IPv6 router solicitations and MLD reports out of
     // a fresh interface, and counting those ended run()'s wait before every segment was back.
     if (p[p[0]! >> 4 === 6 ? 6 : 9] === 6) back.push(p);
@@ -155,6 +166,33 @@ cases.v4short = await run('v4short', [1000, 1000, 400, 1000, 1000].map((n, i) =>
 cases.v6run = await run('v6run', Array.from({ length: 10 }, (_, i) => ({ v6: true, seq: 4 * BASE + i * 1200, payload: data(1200, i) })));
 // A packet the kernel refuses is not counted as taken; the next one still goes out.
 cases.refused = await run('refused', [{ v6: false, seq: 5 * BASE, payload: data(500, 1) }], true);
-emit({ event: 'result', cases });
+/** A local socket's datagram through the TUN: is its UDP checksum right? (RFC 768 pseudo-header) */
+async function udpThrough(v6: boolean): Promise<{ v6: boolean; ok: boolean }> {
+  udpBack.length = 0;
+  const sock = dgram.createSocket(v6 ? 'udp6' : 'udp4');
+  await new Promise<void>((r) => sock.send(data(333, 3), 5353, v6 ? 'fd88::9' : '10.88.0.9', () => r()));
+  const end = Date.now() + 2000;
+  while (udpBack.length === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  sock.close();
+  const p = udpBack[0];
+  if (!p) return { v6, ok: false };
+  const ipHl = v6 ? 40 : 20;
+  const udp = p.subarray(ipHl);
+  const pseudo = new Uint8Array(v6 ? 40 : 12);
+  const pl = new DataView(pseudo.buffer);
+  if (v6) {
+    pseudo.set(p.subarray(8, 40));
+    pl.setUint32(32, udp.length);
+    pseudo[39] = 17;
+  } else {
+    pseudo.set(p.subarray(12, 20));
+    pseudo[9] = 17;
+    pl.setUint16(10, udp.length);
+  }
+  return { v6, ok: sum16(udp, sum16(pseudo)) === 0xffff };
+}
+const udp = [await udpThrough(false), await udpThrough(true)];
+
+emit({ event: 'result', cases, udp, tso: { segs: tun.tsoSegs, error: tun.tsoError, stats: tun.tsoStats() } });
 tun.close();
 process.exit(0);
