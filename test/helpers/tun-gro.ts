@@ -38,7 +38,7 @@ tun.onRead((b) => {
     if (p[v6 ? 6 : 9] === 17 && (v6 ? p[24] === 0xfd && p[25] === 0x88 : p[16] === 10 && p[17] === 88)) udpBack.push(p);
     // Only TCP: the kernel also sends its own IPv6 router solicitations and MLD reports out of
     // a fresh interface, and counting those ended run()'s wait before every segment was back.
-    if (p[p[0]! >> 4 === 6 ? 6 : 9] === 6) back.push(p);
+    if (p[v6 ? 6 : 9] === 6) back.push(p);
   }
 });
 
@@ -47,6 +47,23 @@ function sum16(b: Uint8Array, s = 0): number {
   if (b.length & 1) s += b[b.length - 1]! << 8;
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
   return s;
+}
+
+/** The sum of the pseudo-header (RFC 9293 §3.1, RFC 8200 §8.1) for p's addresses, proto, len. */
+function pseudoSum(p: Uint8Array, proto: number, len: number): number {
+  const v6 = p[0]! >> 4 === 6;
+  const pseudo = new Uint8Array(v6 ? 40 : 12);
+  const pl = new DataView(pseudo.buffer);
+  if (v6) {
+    pseudo.set(p.subarray(8, 40));
+    pl.setUint32(32, len);
+    pseudo[39] = proto;
+  } else {
+    pseudo.set(p.subarray(12, 20));
+    pseudo[9] = proto;
+    pl.setUint16(10, len);
+  }
+  return sum16(pseudo);
 }
 
 /** A TCP segment with valid checksums (IPv4 or IPv6, 12-byte timestamp option). */
@@ -65,7 +82,6 @@ function segment(v6: boolean, seq: number, payload: Uint8Array, flags = 0x10): U
   tcp.set(payload, 32);
   const p = new Uint8Array(ipHl + tcp.length);
   const pv = new DataView(p.buffer);
-  let pseudo: Uint8Array;
   if (!v6) {
     p[0] = 0x45;
     pv.setUint16(2, p.length);
@@ -74,8 +90,6 @@ function segment(v6: boolean, seq: number, payload: Uint8Array, flags = 0x10): U
     p[9] = 6;
     p.set([10, 88, 0, 5, 10, 88, 0, 9], 12);
     pv.setUint16(10, ~sum16(p.subarray(0, 20)) & 0xffff);
-    pseudo = new Uint8Array(12);
-    pseudo.set(p.subarray(12, 20));
   } else {
     p[0] = 0x60;
     pv.setUint16(4, tcp.length);
@@ -83,18 +97,8 @@ function segment(v6: boolean, seq: number, payload: Uint8Array, flags = 0x10): U
     p[7] = 64;
     p.set([0xfd, 0x88, ...new Array(13).fill(0), 5], 8);
     p.set([0xfd, 0x88, ...new Array(13).fill(0), 9], 24);
-    pseudo = new Uint8Array(40);
-    pseudo.set(p.subarray(8, 40));
   }
-  const pl = new DataView(pseudo.buffer);
-  if (!v6) {
-    pseudo[9] = 6;
-    pl.setUint16(10, tcp.length);
-  } else {
-    pl.setUint32(32, tcp.length);
-    pseudo[39] = 6;
-  }
-  dv.setUint16(16, ~sum16(tcp, sum16(pseudo)) & 0xffff);
+  dv.setUint16(16, ~sum16(tcp, pseudoSum(p, 6, tcp.length)) & 0xffff);
   p.set(tcp, ipHl);
   return p;
 }
@@ -104,24 +108,13 @@ function check(p: Uint8Array, sent: Map<number, Uint8Array>) {
   const ipHl = v6 ? 40 : 20;
   const dv = new DataView(p.buffer, p.byteOffset);
   const tcp = p.subarray(ipHl);
-  const pseudo = v6 ? new Uint8Array(40) : new Uint8Array(12);
-  const pl = new DataView(pseudo.buffer);
-  if (v6) {
-    pseudo.set(p.subarray(8, 40));
-    pl.setUint32(32, tcp.length);
-    pseudo[39] = 6;
-  } else {
-    pseudo.set(p.subarray(12, 20));
-    pseudo[9] = 6;
-    pl.setUint16(10, tcp.length);
-  }
   const seq = dv.getUint32(ipHl + 4);
   const payload = tcp.subarray(32);
   const want = sent.get(seq);
   return {
     seq, len: payload.length, ttl: v6 ? p[7] : p[8],
     ipOk: v6 || sum16(p.subarray(0, 20)) === 0xffff,
-    tcpOk: sum16(tcp, sum16(pseudo)) === 0xffff,
+    tcpOk: sum16(tcp, pseudoSum(p, 6, tcp.length)) === 0xffff,
     psh: (tcp[13]! & 0x08) !== 0,
     same: want !== undefined && Buffer.compare(Buffer.from(want), Buffer.from(payload)) === 0,
   };
@@ -176,20 +169,8 @@ async function udpThrough(v6: boolean): Promise<{ v6: boolean; ok: boolean }> {
   sock.close();
   const p = udpBack[0];
   if (!p) return { v6, ok: false };
-  const ipHl = v6 ? 40 : 20;
-  const udp = p.subarray(ipHl);
-  const pseudo = new Uint8Array(v6 ? 40 : 12);
-  const pl = new DataView(pseudo.buffer);
-  if (v6) {
-    pseudo.set(p.subarray(8, 40));
-    pl.setUint32(32, udp.length);
-    pseudo[39] = 17;
-  } else {
-    pseudo.set(p.subarray(12, 20));
-    pseudo[9] = 17;
-    pl.setUint16(10, udp.length);
-  }
-  return { v6, ok: sum16(udp, sum16(pseudo)) === 0xffff };
+  const udp = p.subarray(v6 ? 40 : 20);
+  return { v6, ok: sum16(udp, pseudoSum(p, 17, udp.length)) === 0xffff };
 }
 const udp = [await udpThrough(false), await udpThrough(true)];
 
