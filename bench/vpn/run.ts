@@ -3,11 +3,16 @@
 // compared on the same namespaces in the same run (timings on this CPU-bound box are only
 // comparable within one run: FACTS.md).
 //
-//   npm run bench -- [--quick] [--paths plain,wg-1hop,…] [--list]
+//   npm run bench -- [--quick] [--paths plain,wg-1hop,…] [--no-scale] [--list]
 //
 // Output on stdout: progress lines starting with '#', a table, then one JSON line per path:
 //   {"path":…,"tcpMbps":…,"udpMbps":…,"rttMs":…,"rttColdMs":…,"rttBackToBackMs":…,"rttLoadedMs":…,"cpuPct":{…}}
 // A path that fails prints {"path":…,"error":…} instead and the exit code is 1.
+// Then, unless --paths or --no-scale, bench/relay-scale (also `npm run bench:scale`): cold
+// two-hop connect time and one relay's RSS with 1 000 and 2 000 idle tunnels, its own table and
+// {"case":…} JSON lines.
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Testbed } from '../../test/helpers/testbed.js';
 import { measurePath, type MeasureOptions, type PathResult } from './measure.js';
 import { PATHS } from './paths/index.js';
@@ -17,17 +22,19 @@ interface Args {
   isQuick: boolean;
   names: string[] | null;
   isList: boolean;
+  isScale: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { isQuick: false, names: null, isList: false };
+  const a: Args = { isQuick: false, names: null, isList: false, isScale: true };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
     if (x === '--quick') a.isQuick = true;
     else if (x === '--list') a.isList = true;
+    else if (x === '--no-scale') a.isScale = false;
     else if (x === '--paths') a.names = (argv[++i] ?? '').split(',').filter(Boolean);
     else if (x.startsWith('--paths=')) a.names = x.slice(8).split(',').filter(Boolean);
-    else throw new Error(`unknown argument ${x} (use --quick, --paths a,b, --list)`);
+    else throw new Error(`unknown argument ${x} (use --quick, --paths a,b, --no-scale, --list)`);
   }
   return a;
 }
@@ -92,6 +99,12 @@ async function main(): Promise<void> {
   console.log(table(results));
   for (const l of lines) console.log(l);
   if (isFailed) process.exitCode = 1;
+  if (args.isScale && !args.names) {
+    // Its own testbed, after ours is gone; it prints its table and JSON lines itself.
+    const scale = fileURLToPath(new URL('../relay-scale/run.js', import.meta.url));
+    const r = spawnSync(process.execPath, [scale], { stdio: 'inherit' });
+    if (r.status !== 0) process.exitCode = 1;
+  }
 }
 
 main().catch((e: unknown) => {
