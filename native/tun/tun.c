@@ -12,9 +12,9 @@
  * JS-visible functions (all synchronous; errors are Error objects whose `code` is the libuv
  * errno name, e.g. "EPERM"; src/tun/linux.ts maps them to TunError):
  *   open(name: string, multiQueue: boolean, vnetHdr?: boolean, tsoSegs?: number)
- *       -> [fd, actualName, tsoErrno]. tsoSegs > 0 (needs vnetHdr): TSO reads (tso.c), with
- *       the device's gso_max_segs set to tsoSegs; tsoErrno 0 when on, -1 when not asked for,
- *       else why it is off (the fd works either way, without TSO).
+ *       -> [fd, actualName, tsoErrno, uso]. tsoSegs > 0 (needs vnetHdr): TSO reads (tso.c),
+ *       with the device's gso_max_segs set to tsoSegs; tsoErrno 0 when on, -1 when not asked
+ *       for, else why it is off (the fd works either way, without TSO); uso: UDP too.
  *   getMtu(name) -> number            setMtu(name, mtu)
  *   pollStart(fd, buf, slotBytes, offset, sizes: Int32Array, maxBatch, cb(count, errno),
  *       vnet?, tsoSegs?) -> handle. Reads packet i into buf[i*slotBytes + offset ...], its
@@ -79,13 +79,17 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, e, "ioctl TUNSETIFF");
   }
-  int tso_err = vnet && tso_segs > 0 ? tso_enable(fd, ifr.ifr_name, (uint32_t)tso_segs) : -1;
+  bool uso = false;
+  int tso_err = vnet && tso_segs > 0 ? tso_enable(fd, ifr.ifr_name, (uint32_t)tso_segs, &uso) : -1;
   napi_value arr, actual;
-  CHECK(napi_create_array_with_length(env, 3, &arr));
+  napi_value has_uso;
+  CHECK(napi_create_array_with_length(env, 4, &arr));
   CHECK(napi_create_string_utf8(env, ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ), &actual));
+  CHECK(napi_get_boolean(env, uso, &has_uso));
   CHECK(napi_set_element(env, arr, 0, make_int(env, fd)));
   CHECK(napi_set_element(env, arr, 1, actual));
   CHECK(napi_set_element(env, arr, 2, make_int(env, tso_err)));
+  CHECK(napi_set_element(env, arr, 3, has_uso));
   return arr;
 }
 

@@ -13,8 +13,11 @@ import { TunError, tunErrorFromNative } from './errors.js';
 
 /** The addon's surface (native/tun/tun.c). Handles are opaque externals. */
 export interface TunAddon {
-  /** [fd, name, tsoErrno]: tsoErrno 0 = TSO on, -1 = not asked for, else why it is off. */
-  open(name: string, multiQueue: boolean, vnetHdr?: boolean, tsoSegs?: number): [number, string, number];
+  /**
+   * [fd, name, tsoErrno, uso]: tsoErrno 0 = TSO on, -1 = not asked for, else why it is off;
+   * uso: UDP super-segments too (Linux ≥ 6.2).
+   */
+  open(name: string, multiQueue: boolean, vnetHdr?: boolean, tsoSegs?: number): [number, string, number, boolean];
   getMtu(name: string): number;
   setMtu(name: string, mtu: number): number;
   pollStart(fd: number, buf: Buffer, slotBytes: number, offset: number, sizes: Int32Array,
@@ -68,8 +71,8 @@ export interface LinuxTunOptions extends TunOpenOptions {
   vnetHdr?: boolean;
   /**
    * TSO reads (needs vnetHdr, one queue and the default maxPacketBytes): the kernel hands us a local TCP
-   * sender's data as super-segments of up to TSO_MAX_SEGS segments, one read() each, and the
-   * addon cuts them into packets (native/tun/tso.c). Default false; MASQUE_TUN_TSO=0 turns
+   * sender's data (and, on Linux ≥ 6.2, a UDP_SEGMENT sender's) as super-segments of up to
+   * TSO_MAX_SEGS segments, one read() each, and the addon cuts them into packets (native/tun/tso.c). Default false; MASQUE_TUN_TSO=0 turns
    * it off.
    */
   tso?: boolean;
@@ -127,6 +130,8 @@ export class LinuxTun implements TunDevice {
   readonly tsoSegs: number = 0;
   /** Why TSO is off although it was asked for (an errno name), else undefined. */
   readonly tsoError: string | undefined;
+  /** With TSO on: the kernel also hands us UDP super-segments (a sender's UDP_SEGMENT). */
+  readonly uso: boolean = false;
   private isDelivering = false;
   private readonly isReadAfterWrite = process.env.MASQUE_TUN_READ_AFTER_WRITE !== '0';
 
@@ -154,7 +159,8 @@ export class LinuxTun implements TunDevice {
     let tsoSegs = wantTso ? Math.min(TSO_MAX_SEGS, Math.floor(batchSize / 2)) : 0;
     try {
       for (let i = 0; i < nQueues; i++) {
-        const [fd, actual, tsoErr] = a.open(name, isMulti, this.vnet, tsoSegs);
+        const [fd, actual, tsoErr, uso] = a.open(name, isMulti, this.vnet, tsoSegs);
+        this.uso = tsoErr === 0 && uso;
         name = actual;
         this.queues.push(this.makeQueue(fd));
         if (tsoSegs > 0 && tsoErr !== 0) { // the fd works without it

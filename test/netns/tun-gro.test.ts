@@ -18,7 +18,8 @@ interface Case { consumed: number; rx: number; back: Back[] }
 interface Result {
   cases: Record<string, Case>;
   udp: Array<{ v6: boolean; ok: boolean }>;
-  tso: { segs: number; error?: string; stats: { superSegments: number; segments: number; dropped: number } };
+  udpGso: Array<{ v6: boolean; taken: number; back: Array<{ len: number; ok: boolean; same: boolean }> }>;
+  tso: { segs: number; uso: boolean; error?: string; stats: { superSegments: number; segments: number; dropped: number } };
 }
 
 const namespaces: string[] = [];
@@ -71,8 +72,14 @@ test('TSO reads: the kernel hands the super-segments back whole, the addon cuts 
   assert.equal(r.tso.segs, 32);
   assertSegments(r);
   // v4run (20 in one), v4gap (3 + 3), v4short (3 + 2), v6run (10): every multi-segment write
-  // came back as one super-segment; the refused case's single packet came back as itself.
-  assert.deepEqual(r.tso.stats, { superSegments: 6, segments: 41, dropped: 0 });
+  // came back as one super-segment; the refused case's single packet came back as itself
+  // (counted with the UDP super-segments below).
   // Checksum offload: a local socket's datagrams arrive with the checksum left to us.
   assert.deepEqual(r.udp, [{ v6: false, ok: true }, { v6: true, ok: true }], 'UDP checksums completed');
+  // USO (this kernel is 6.x): a UDP_SEGMENT send of ten 1000-byte datagrams, IPv4 and IPv6,
+  // comes out as the ten datagrams; the counters say it came as one super-segment each.
+  assert.equal(r.tso.uso, true, 'the kernel took USO');
+  const want = { taken: 10, back: Array.from({ length: 10 }, () => ({ len: 1000, ok: true, same: true })) };
+  assert.deepEqual(r.udpGso, [{ v6: false, ...want }, { v6: true, ...want }]);
+  assert.deepEqual(r.tso.stats, { superSegments: 8, segments: 61, dropped: 0 });
 });
