@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { LinuxTun } from '../tun/linux.js';
+import { LinuxTun, type TsoStats } from '../tun/linux.js';
 import { configureInterface, type AppliedConfig } from '../tun/config.js';
 import type { PacketBatch } from '../tun/device.js';
 import { TunWriter } from '../tun/writer.js';
@@ -109,6 +109,11 @@ export class EgressNetwork {
   /** Packets the kernel would not take (queue full) or that were too big. */
   get dropped(): number {
     return this.out.dropped;
+  }
+
+  /** TSO/USO reads on the TUN so far (zeros when the kernel gave no offload). */
+  tsoStats(): TsoStats {
+    return this.tun.tsoStats();
   }
 
   private async enableForwarding(): Promise<void> {

@@ -20,6 +20,8 @@ export interface RelaySample {
   packets: Record<SessionKind, { up: number; down: number }>;
   /** Dropped packets by reason (stable labels such as 'spoofed_source', 'policy', 'unknown_context'). */
   drops: Record<string, number>;
+  /** The egress TUN's offloaded reads: super-segments read, and the packets cut from them. */
+  tunOffload?: { superSegments: number; segments: number };
 }
 
 export class RelayMetrics {
@@ -60,6 +62,12 @@ export class RelayMetrics {
     gaugeFrom('masque_relay_drops_total', 'Dropped packets by reason', ['reason'], (g, s) => {
       for (const [r, v] of Object.entries(s.drops)) g.set({ reason: r }, v);
     });
+    gaugeFrom('masque_relay_tun_offload_total', 'Egress TUN reads that came as TCP/UDP super-segments, and the packets cut from them',
+      ['kind'], (g, s) => {
+        if (!s.tunOffload) return;
+        g.set({ kind: 'super_segments' }, s.tunOffload.superSegments);
+        g.set({ kind: 'segments' }, s.tunOffload.segments);
+      });
   }
 
   connectionOpened(): void {

@@ -162,7 +162,9 @@ export class RelayServer {
     const drops: Record<string, number> = {};
     for (const [k, v] of Object.entries(u)) if (k.startsWith('drop')) drops[`udp_${k}`] = v as number;
     if (ip) for (const [k, v] of Object.entries(ip)) if (k.startsWith('drop')) drops[`ip_${k}`] = v as number;
+    const offload = this.network?.tsoStats();
     if (this.network) drops.egress_tun = this.network.dropped;
+    if (offload) drops.egress_tun_offload = offload.dropped;
     return {
       sessions: { 'connect-udp': this.udpProxy.activeSessions, 'connect-ip': this.ipProxy?.activeSessions ?? 0 },
       bytes: {
@@ -174,6 +176,7 @@ export class RelayServer {
         'connect-ip': { up: ip?.fromClientPackets ?? 0, down: ip?.toClientPackets ?? 0 },
       },
       drops,
+      tunOffload: offload && { superSegments: offload.superSegments, segments: offload.segments },
     };
   }
 

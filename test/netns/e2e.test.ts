@@ -79,6 +79,22 @@ test('single hop: ping and TCP through the egress alone', async () => {
     assert.deepEqual((c.state!.chain as Array<{ role: string }>).map((h) => h.role), ['egress']);
     assert.equal((await ping(tb.addr.server.v4, 3)).received, 3);
     assert.ok((await iperf(2)) > 5);
+    // TCP sent by the egress host itself to the client's tunnel address: its own stack hands
+    // the egress TUN TSO super-segments, which the relay cuts (native/tun/tso.c) and carries.
+    // From its server-side address: the TUN's own (CGNAT) address is a refused target.
+    const clientAddr = (c.state!.addresses as string[]).find((x) => !x.includes(':'))!.split('/')[0]!;
+    const srv = tb.spawn('client', 'iperf3', ['-s', '-1', '-B', clientAddr], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 300));
+    const from = tb.links['egress-server'].leftAddr.v4;
+    const r = await tb.exec('egress', 'iperf3', ['-c', clientAddr, '-B', from, '-t', '1', '-J'], { timeoutMs: 20_000, allowFail: true });
+    srv.kill();
+    const j = JSON.parse(r.stdout || '{}') as { end?: { sum_received?: { bits_per_second?: number } } };
+    assert.ok((j.end?.sum_received?.bits_per_second ?? 0) / 1e6 > 5, `egress host → client TCP: ${r.stdout.slice(0, 300)}`);
+    const m = await lab.metrics(lab.egress);
+    assert.ok(metricValue(m, 'masque_relay_tun_offload_total', { kind: 'super_segments' }) > 0, 'super-segments read whole');
+    assert.ok(metricValue(m, 'masque_relay_tun_offload_total', { kind: 'segments' }) >
+      metricValue(m, 'masque_relay_tun_offload_total', { kind: 'super_segments' }), 'and cut into more packets');
+    assert.equal(metricValue(m, 'masque_relay_drops_total', { reason: 'egress_tun_offload' }), 0);
   } finally {
     await lab.stopClient(c);
     await tb.setForwarding('none');
