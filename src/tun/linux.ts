@@ -70,10 +70,10 @@ export interface LinuxTunOptions extends TunOpenOptions {
    */
   vnetHdr?: boolean;
   /**
-   * TSO reads (needs vnetHdr, one queue and the default maxPacketBytes): the kernel hands us a local TCP
-   * sender's data (and, on Linux ≥ 6.2, a UDP_SEGMENT sender's) as super-segments of up to
-   * TSO_MAX_SEGS segments, one read() each, and the addon cuts them into packets (native/tun/tso.c). Default false; MASQUE_TUN_TSO=0 turns
-   * it off.
+   * TSO reads (needs vnetHdr, one queue and the default maxPacketBytes): the kernel hands us a
+   * local TCP sender's data (and, on Linux ≥ 6.2, a UDP_SEGMENT sender's) as super-segments of
+   * up to TSO_MAX_SEGS segments, one read() each, and the addon cuts them into packets
+   * (native/tun/tso.c). Default false; MASQUE_TUN_TSO=0 turns it off.
    */
   tso?: boolean;
 }
@@ -149,10 +149,10 @@ export class LinuxTun implements TunDevice {
     this.vnet = opts.vnetHdr === true && process.env.MASQUE_TUN_GRO !== '0';
     this.offset = offset;
     this.batchSize = batchSize;
-    // Round slots to 64 bytes so each packet starts cache-line aligned.
-    this.slotBytes = Math.ceil((offset + (opts.maxPacketBytes ?? 65535)) / 64) * 64;
-    let name = opts.name ?? '';
     const maxPacketBytes = opts.maxPacketBytes ?? 65535;
+    // Round slots to 64 bytes so each packet starts cache-line aligned.
+    this.slotBytes = Math.ceil((offset + maxPacketBytes) / 64) * 64;
+    let name = opts.name ?? '';
     // Single queue only: TSO is a device setting, and a queue whose reader does not cut
     // super-segments (another process's, or one that failed to turn it on) would get them too.
     const wantTso = opts.tso === true && this.vnet && !isMulti && maxPacketBytes >= 65535 && process.env.MASQUE_TUN_TSO !== '0';
