@@ -169,7 +169,7 @@ int tso_segment(uint8_t* pkt, size_t len, const struct virtio_net_hdr* vh, size_
   c.l4_hl = c.udp ? 8 : (pkt[c.ip_hl + 12] >> 4) * 4;
   size_t hl = (size_t)c.ip_hl + (size_t)c.l4_hl;
   size_t mss = vh->gso_size;
-  if (c.l4_hl < 8 || hl >= len || mss == 0 || hl + mss > cap || max < 1) return -1;
+  if (c.l4_hl < (c.udp ? 8 : 20) || hl >= len || mss == 0 || hl + mss > cap || max < 1) return -1;
   size_t payload = len - hl;
   c.total = (payload + mss - 1) / mss;
   int n = c.total > (size_t)max ? max : (int)c.total;
