@@ -142,10 +142,13 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
   /**
    * True when what this turn would send is only an ACK for one packet: hold it (see
    * QuicConfigOptions.ackDelayMs). Anything the app wrote, queued datagrams (a packet that
-   * opened the congestion window), a second packet or a fresh handshake send at once.
+   * opened the congestion window), a second packet or a fresh handshake send at once. With
+   * nothing received since the last send there is no ACK to hold: a relay that woke its
+   * connection while writing an answer gets one more flush after that answer went out, and
+   * holding then only armed a timer that woke the process 1 ms later to send nothing.
    */
   private shouldHoldAck(): boolean {
-    return this.config.ackDelayMs > 0 && !this.hasAppWrites && this.recvSinceSend < 2 && Date.now() >= this.holdFrom &&
+    return this.config.ackDelayMs > 0 && !this.hasAppWrites && this.recvSinceSend === 1 && Date.now() >= this.holdFrom &&
       this.conn.dgramSendQueueLen() === 0 && !this.conn.isClosed();
   }
 

@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import { QuicEndpoint } from '../../../src/quic/endpoint.js';
 import { MemoryNetwork } from '../../../src/quic/memory-path.js';
 import type { PacketPath } from '../../../src/quic/path.js';
-import { echoServer, TestClient, clientConfig, within } from '../../helpers/quic.js';
+import { createQuicConfig } from '../../../src/quic/config.js';
+import type { QuicConnHandle } from '../../../src/quic/app.js';
+import { EchoServerApp } from '../../../src/quic/examples/echo.js';
+import { echoServer, testCert, TestClient, clientConfig, within } from '../../helpers/quic.js';
 
 const turns = (n: number) => new Promise<void>((r) => {
   const step = (k: number) => (k === 0 ? r() : setImmediate(() => step(k - 1)));
@@ -67,6 +70,45 @@ test('a second packet, or an app write, sends at once', async () => {
   await turns(5);
   assert.equal(sent() - before, 1, 'the app write carried the ACK without waiting');
   await close();
+});
+
+/** Echoes and then wakes its connection, as a relay does after writing an answer it read back. */
+class WakingEchoApp extends EchoServerApp {
+  override processReads(conn: QuicConnHandle): void {
+    super.processReads(conn);
+    conn.wake();
+  }
+}
+
+test('the flush after a send that carried the ACK holds nothing (no wake-up 1 ms later to send nothing)', async () => {
+  const net = new MemoryNetwork();
+  const sp = net.bind('10.0.0.1', 443);
+  const cert = await testCert();
+  let srv: QuicConnHandle | undefined;
+  const server = new QuicEndpoint({
+    path: sp,
+    server: {
+      config: createQuicConfig({ isServer: true, alpn: ['echo'], ...cert, ackDelayMs: 1000 }),
+      onConnection: (c) => {
+        srv = c;
+        return new WakingEchoApp();
+      },
+    },
+  });
+  const client = new QuicEndpoint({ path: net.bind('10.0.0.2') });
+  const app = new TestClient();
+  const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs: 1000 }), app });
+  await within(app.established, 5000, 'handshake');
+  await new Promise((r) => setTimeout(r, 250)); // past the handshake guard (driver.ts holdFrom)
+  conn.dgramSend(new Uint8Array([7]));
+  conn.wake();
+  await app.until(() => app.dgramCount === 1); // the echo, which carried the server's ACK
+  await turns(5);
+  // The wake() inside the read pass ran one more flush after the echo's send: nothing was
+  // received since, so there is no ACK to hold and no hold timer may be armed.
+  assert.equal((srv as unknown as { ackDeadline: number }).ackDeadline, Infinity);
+  await client.close();
+  await server.close();
 });
 
 test('ackDelayMs 0 acknowledges at once', async () => {
