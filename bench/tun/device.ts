@@ -4,6 +4,8 @@
  * the per-packet work a tunnel endpoint must at least do. stdin commands (JSON lines):
  *   {"cmd":"mode","mode":"read"|"echo"}   {"cmd":"sample"} → {"event":"sample",...}
  *   {"cmd":"config"} → {"event":"config","batchMs","execFileMs"}  (ip -batch vs execFile)
+ *   {"cmd":"reopen","tso":true} → {"event":"reopened","tsoSegs","uso"}: bt0 again, with TSO/USO
+ *       reads (the generator's UDP GSO super-packets then arrive whole and are cut here)
  *   {"cmd":"close"}
  */
 import { execFile } from 'node:child_process';
@@ -14,21 +16,26 @@ import { configureInterface } from '../../src/tun/config.js';
 import { swapIpAddresses } from '../../src/wire/ip.js';
 
 const emit = (e: Record<string, unknown>) => process.stdout.write(JSON.stringify(e) + '\n');
-const tun = LinuxTun.open({ name: 'bt0', offset: 16, batchSize: 64 });
-const applied = await configureInterface({ name: tun.name, addresses: ['10.99.0.1/24'], mtu: 1500 });
-tun.refreshMtu();
-
 let isEcho = false;
 let reads = 0;
 let batches = 0;
 let writes = 0;
-tun.onRead((b) => {
-  reads += b.count;
-  batches++;
-  if (!isEcho) return;
-  for (let i = 0; i < b.count; i++) swapIpAddresses(b.bufs[i], b.offset);
-  writes += tun.write(b); // the read batch is a valid write batch: zero copies
-});
+
+async function openDevice(tso: boolean) {
+  const t = LinuxTun.open({ name: 'bt0', offset: 16, batchSize: 64, vnetHdr: tso, tso });
+  const cfg = await configureInterface({ name: t.name, addresses: ['10.99.0.1/24'], mtu: 1500 });
+  t.refreshMtu();
+  t.onRead((b) => {
+    reads += b.count;
+    batches++;
+    if (!isEcho) return;
+    for (let i = 0; i < b.count; i++) swapIpAddresses(b.bufs[i], b.offset);
+    writes += t.write(b); // the read batch is a valid write batch: zero copies
+  });
+  return { tun: t, applied: cfg };
+}
+
+let { tun, applied } = await openDevice(false);
 emit({ event: 'ready', name: tun.name });
 
 /** Five configuration steps on a scratch TUN, via one ip -batch vs five execFile calls. */
@@ -59,13 +66,19 @@ async function measureConfig(): Promise<{ batchMs: number; execFileMs: number }>
 
 const rl = createInterface({ input: process.stdin });
 rl.on('line', async (line) => {
-  const cmd = JSON.parse(line) as { cmd: string; mode?: string };
+  const cmd = JSON.parse(line) as { cmd: string; mode?: string; tso?: boolean };
   if (cmd.cmd === 'mode') isEcho = cmd.mode === 'echo';
   if (cmd.cmd === 'sample') {
     const cpu = process.cpuUsage();
-    emit({ event: 'sample', t: performance.now(), reads, batches, writes, cpuUs: cpu.user + cpu.system });
+    emit({ event: 'sample', t: performance.now(), reads, batches, writes, cpuUs: cpu.user + cpu.system, supers: tun.tsoStats().superSegments });
   }
   if (cmd.cmd === 'config') emit({ event: 'config', ...(await measureConfig()) });
+  if (cmd.cmd === 'reopen') {
+    await applied.restore();
+    tun.close();
+    ({ tun, applied } = await openDevice(cmd.tso === true));
+    emit({ event: 'reopened', tsoSegs: tun.tsoSegs, uso: tun.uso });
+  }
   if (cmd.cmd === 'close') {
     await applied.restore();
     tun.close();

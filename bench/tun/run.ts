@@ -7,8 +7,10 @@
  *          ◀──read── bg0 ◀──────────── forward ─── bt0 ◀──write (echo)── device.js
  *
  * Phases: idle (device reading, no traffic), read (device only counts), echo (device swaps
- * addresses and writes each batch back). Prints a table, then JSON lines:
- *   {"case":"tun-echo","readPps","echoPps","cpuPct","idleCpuPct",…}
+ * addresses and writes each batch back), then read again with bt0 reopened with USO reads
+ * (the generator's super-packets are forwarded to it whole and cut by the addon, tun.md).
+ * Prints a table, then JSON lines:
+ *   {"case":"tun-echo","readPps","echoPps","cpuPct","idleCpuPct","readUsoPps",…}
  *   {"case":"tun-config","batchMs","execFileMs"}
  * Env: BENCH_SECONDS (per loaded phase, default 5).
  */
@@ -19,7 +21,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PACKET_BYTES = 1400;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface DevSample { t: number; reads: number; batches: number; writes: number; cpuUs: number }
+interface DevSample { t: number; reads: number; batches: number; writes: number; cpuUs: number; supers: number }
 interface GenSample { t: number; written: number; received: number }
 
 async function sample<T>(c: NetnsChild): Promise<T> {
@@ -40,6 +42,7 @@ async function phase(dev: NetnsChild, gen: NetnsChild | null, seconds: number) {
     readPps: (d1.reads - d0.reads) / s,
     writePps: (d1.writes - d0.writes) / s,
     pktsPerBatch: (d1.reads - d0.reads) / Math.max(1, d1.batches - d0.batches),
+    supersPerSec: (d1.supers - d0.supers) / s,
     cpuPct: ((d1.cpuUs - d0.cpuUs) / 1e6 / s) * 100,
     genPps: g0 && g1 ? (g1.written - g0.written) / ((g1.t - g0.t) / 1000) : 0,
     returnedPps: g0 && g1 ? (g1.received - g0.received) / ((g1.t - g0.t) / 1000) : 0,
@@ -83,6 +86,10 @@ async function main(): Promise<void> {
     const read = await phase(dev, gen, SECONDS);
     dev.send({ cmd: 'mode', mode: 'echo' });
     const echo = await phase(dev, gen, SECONDS);
+    dev.send({ cmd: 'mode', mode: 'read' });
+    dev.send({ cmd: 'reopen', tso: true });
+    const reopened = await dev.next('reopened', 10_000);
+    const readUso = await phase(dev, gen, SECONDS);
     gen.send({ cmd: 'stop' });
     dev.send({ cmd: 'close' });
     gen.send({ cmd: 'close' });
@@ -97,12 +104,17 @@ async function main(): Promise<void> {
     console.log(row('idle', idle));
     console.log(row('read', read));
     console.log(row('echo', echo));
+    console.log(row('usoRd', readUso));
+    console.log(`usoRd: bt0 reopened with TSO/USO reads (uso ${String(reopened.uso)}), ` +
+      `${Math.round(readUso.supersPerSec)} super-packets/s cut into ${Math.round(readUso.readPps)} packets/s`);
     console.log(`config: ip -batch ${config.batchMs as number} ms vs execFile×5 ${config.execFileMs as number} ms (best of 5)`);
     console.log(JSON.stringify({
       case: 'tun-echo', readPps: Math.round(read.readPps), echoPps: Math.round(echo.writePps),
       cpuPct: Number(echo.cpuPct.toFixed(1)), idleCpuPct: Number(idle.cpuPct.toFixed(2)),
       readMbps: Math.round(mbps(read.readPps)), echoMbps: Math.round(mbps(echo.writePps)),
       readCpuPct: Number(read.cpuPct.toFixed(1)), offeredPps: Math.round(read.genPps), packetBytes: PACKET_BYTES,
+      readUsoPps: Math.round(readUso.readPps), readUsoCpuPct: Number(readUso.cpuPct.toFixed(1)),
+      usoSuperPerSec: Math.round(readUso.supersPerSec), usoOfferedPps: Math.round(readUso.genPps),
     }));
     console.log(JSON.stringify({ case: 'tun-config', batchMs: Number((config.batchMs as number).toFixed(2)),
       execFileMs: Number((config.execFileMs as number).toFixed(2)) }));
