@@ -5,21 +5,18 @@
  * process), a QUIC connection + HTTP/3 on one shared UDP socket, and a Noise-authenticated
  * CONNECT-UDP request for the egress. The public keys are written to KEYS_OUT in
  * authorized_keys form; the line "go" on stdin starts the connects once the relay has them.
- * Prints {"opened":N} every 250 sessions and {"opened","failed","done":true} at the end; stays
- * until SIGTERM, then closes them.
+ * Progress lines and SIGTERM as in hold.ts.
  */
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { QuicEndpoint } from '../../src/quic/endpoint.js';
-import { UdpPath } from '../../src/quic/udp-path.js';
-import { createQuicConfig } from '../../src/quic/config.js';
 import { ClientH3Driver } from '../../src/h3/client.js';
 import { openConnectUdp } from '../../src/masque/connect-udp-client.js';
 import { defaultUdpTemplate } from '../../src/masque/template.js';
 import { encodeKey, generateKeyPair, parsePublicKey } from '../../src/identity/keys.js';
 import { checkNoiseResponse, noiseHello } from '../../src/client/hop.js';
 import { MonotonicTimestamper } from '../../src/identity/noise-payload.js';
+import { holdTunnels } from './hold.js';
 
 const [host, portArg, relayKeyArg, egressHost, egressPortArg, countArg, keysOut] = process.argv.slice(2);
 const port = Number(portArg);
@@ -30,13 +27,9 @@ writeFileSync(keysOut!, keys.map((k, i) => `${encodeKey(k.publicKey)} load-${i}\
 process.stdout.write(JSON.stringify({ keys: total }) + '\n');
 await new Promise<void>((resolve) => createInterface({ input: process.stdin }).on('line', (l) => l === 'go' && resolve()));
 
-const ep = new QuicEndpoint({ path: await UdpPath.bind({ host: '0.0.0.0', port: 0 }) });
-const config = createQuicConfig({ isServer: false, alpn: ['h3'], keepAliveMs: 15_000, idleTimeoutMs: 60_000 });
 const timestamper = new MonotonicTimestamper();
-let opened = 0;
-let failed = 0;
 
-async function one(i: number): Promise<void> {
+await holdTunnels('load-udp', total, async (ep, config, i) => {
   const h3 = new ClientH3Driver({ settings: { h3Datagram: true } });
   ep.connect({ peer: { host: host!, port }, serverName: 'masque-relay', config, app: h3 });
   await h3.ready;
@@ -48,24 +41,4 @@ async function one(i: number): Promise<void> {
     template: defaultUdpTemplate(`${host}:${port}`), targetHost: egressHost!, targetPort: Number(egressPortArg), headers: hello.headers,
   });
   checkNoiseResponse(hello.state, udp.responseFields);
-}
-
-const inFlight = 32;
-let next = 0;
-await Promise.all(Array.from({ length: inFlight }, async () => {
-  while (next < total) {
-    const i = next++;
-    try {
-      await one(i);
-      opened++;
-      if (opened % 250 === 0) process.stdout.write(JSON.stringify({ opened }) + '\n');
-    } catch (e) {
-      if (failed++ === 0) process.stderr.write(`load-udp: first failure: ${(e as Error).message}\n`);
-    }
-  }
-}));
-process.stdout.write(JSON.stringify({ opened, failed, done: true }) + '\n');
-// SIGTERM: close every connection (CONNECTION_CLOSE), so the relay frees the sessions now
-// instead of at its idle timeout and the next round starts from an empty relay.
-process.once('SIGTERM', () => void ep.close({ graceMs: 500 }).finally(() => process.exit(0)));
-setInterval(() => undefined, 1 << 30);
+});
