@@ -20,7 +20,10 @@ export interface PathResult {
   path: string;
   tcpMbps: number;
   udpMbps: number;
-  /** Median RTT of pings 50 ms apart, measured after the transfers (a tunnel that has carried traffic). */
+  /**
+   * Median RTT of pings 50 ms apart on a tunnel that has carried traffic, taken with every
+   * path up at once and their pings interleaved in rounds (interleavedIdleRtt).
+   */
   rttMs: number;
   /** The same pings right after the tunnel came up, before any transfer (JIT compilers not yet warm). */
   rttColdMs: number;
@@ -172,19 +175,17 @@ export async function measurePath(tb: Testbed, path: string, target: string, pid
     const cpuPct = cpu();
     const udp: number[] = [];
     for (let i = 0; i < opts.runs; i++) udp.push(await iperf(tb, target, opts.seconds, true));
-    // Idle RTT of a tunnel in use: after the transfers, once their queues have drained; the
-    // same measurement, at the same point, for every path.
+    // Pings 2 ms apart, once the transfers' queues have drained: what a path adds when its
+    // processes are warm (caches, TLB, branch predictors), against rttMs where each ping finds
+    // them cold (docs/benchmarks.md). The idle RTT itself is measured later, interleaved.
     await sleep(1000);
-    const rttMs = median(await pingTimes(tb, target, 100, 0.05));
-    // The same pings 2 ms apart: what a path adds when its processes are warm (caches, TLB,
-    // branch predictors), against rttMs where each ping finds them cold (docs/benchmarks.md).
     const rttBackToBackMs = median(await pingTimes(tb, target, 200, 0.002));
     const rttLoadedMs = await loadedRtt(tb, target, opts.seconds);
     return {
       path,
       tcpMbps: round(median(tcp), 1),
       udpMbps: round(median(udp), 1),
-      rttMs: round(rttMs, 3),
+      rttMs: Number.NaN, // filled in by interleavedIdleRtt
       rttColdMs: round(rttColdMs, 3),
       rttBackToBackMs: round(rttBackToBackMs, 3),
       rttLoadedMs: round(rttLoadedMs, 3),
@@ -193,4 +194,49 @@ export async function measurePath(tb: Testbed, path: string, target: string, pid
   } finally {
     await stopChild(srv, 2000);
   }
+}
+
+/** A path that is up, for the interleaved idle RTT phase. */
+export interface RttTarget {
+  path: string;
+  tb: Testbed;
+  target: string;
+}
+
+/**
+ * Orders of n paths for the rounds of interleavedIdleRtt: a Williams design, a Latin square
+ * in which each path directly follows each other path equally often (once for even n; for odd
+ * n the rows are followed by their reverses, twice as many rounds). Rows are index arrays.
+ */
+export function balancedOrders(n: number): number[][] {
+  if (n <= 0) return [];
+  // First row 0, 1, n−1, 2, n−2, …; row r adds r to every entry, mod n.
+  const first: number[] = [0];
+  for (let lo = 1, hi = n - 1; first.length < n; ) {
+    first.push(lo++);
+    if (first.length < n) first.push(hi--);
+  }
+  const rows = Array.from({ length: n }, (_, r) => first.map((x) => (x + r) % n));
+  return n % 2 ? [...rows, ...rows.map((row) => [...row].reverse())] : rows;
+}
+
+/**
+ * Idle RTT of every path, measured side by side: rounds of `perRound` pings 50 ms apart
+ * through each path in turn, in the orders of balancedOrders (repeated until each path has
+ * at least `minPings`); the median over all of a path's pings. A ping 50 ms after
+ * the last one finds a process's caches as cold as whatever ran on the box in between left
+ * them, and that moves between runs by ±0.3 ms (docs/benchmarks.md). Measured one path after
+ * another, each path's RTT was taken right after its own transfers and sat in a different
+ * stretch of the box's noise; interleaved, every path sees the same box and the same
+ * predecessors, so their differences are comparable within the run.
+ */
+export async function interleavedIdleRtt(targets: readonly RttTarget[], perRound: number, minPings: number): Promise<Map<string, number>> {
+  const times = new Map<string, number[]>(targets.map((t) => [t.path, []]));
+  const orders = balancedOrders(targets.length);
+  for (let pings = 0; orders.length && pings < minPings; pings += orders.length * perRound) {
+    for (const order of orders) {
+      for (const i of order) times.get(targets[i]!.path)!.push(...(await pingTimes(targets[i]!.tb, targets[i]!.target, perRound, 0.05)));
+    }
+  }
+  return new Map([...times].map(([path, xs]) => [path, round(median(xs), 3)]));
 }

@@ -1,7 +1,7 @@
-// VPN benchmark: builds one testbed (client — ingress — egress — server), then for each
-// registered path sets it up, measures client → server, and tears it down, so all paths are
-// compared on the same namespaces in the same run (timings on this CPU-bound box are only
-// comparable within one run: FACTS.md).
+// VPN benchmark: for each registered path, builds a testbed (client — ingress — egress —
+// server), sets the path up and measures client → server through it; then measures the idle
+// RTT of all paths side by side, their pings interleaved, and tears everything down. Timings on
+// this CPU-bound box are only comparable within one run (FACTS.md).
 //
 //   npm run bench -- [--quick] [--paths plain,wg-1hop,…] [--no-scale] [--list]
 //
@@ -14,9 +14,13 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Testbed } from '../../test/helpers/testbed.js';
-import { measurePath, type MeasureOptions, type PathResult } from './measure.js';
+import { interleavedIdleRtt, measurePath, type MeasureOptions, type PathResult } from './measure.js';
 import { PATHS } from './paths/index.js';
-import type { VpnPathSpec } from './path.js';
+import type { VpnPath, VpnPathSpec } from './path.js';
+
+/** Interleaved idle RTT: pings 50 ms apart per path per round, and at least this many per path. */
+const RTT_PER_ROUND = 20;
+const RTT_MIN_PINGS = 100;
 
 interface Args {
   isQuick: boolean;
@@ -69,38 +73,47 @@ async function main(): Promise<void> {
   const paths = selectPaths(args.names);
   const opts: MeasureOptions = { seconds: args.isQuick ? 2 : 10, runs: 3 };
   console.log(`# vpn bench: ${paths.map((p) => p.name).join(', ')}; iperf3 ${opts.runs} × ${opts.seconds} s per metric, medians`);
-  const tb = await Testbed.create({ ipv6: true });
   const results: PathResult[] = [];
-  const lines: string[] = [];
-  let isFailed = false;
+  const up: { spec: VpnPathSpec; path: VpnPath; tb: Testbed }[] = [];
+  const errors: string[] = [];
   try {
+    // Each path gets its own testbed and stays up after its transfers, so that the idle RTT
+    // can be measured on all of them side by side at the end (interleavedIdleRtt). A path
+    // at rest costs nothing measurable: its processes sleep in epoll between keep-alives.
     for (const spec of paths) {
+      const tb = await Testbed.create({ ipv6: true });
       const path = spec.create();
       const t0 = Date.now();
       try {
         await path.setup(tb);
-        const r = await measurePath(tb, spec.name, tb.addr.server.v4, path.pids(), opts);
-        results.push(r);
-        lines.push(JSON.stringify(r));
+        results.push(await measurePath(tb, spec.name, tb.addr.server.v4, path.pids(), opts));
+        up.push({ spec, path, tb });
         console.log(`# ${spec.name}: done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       } catch (e) {
-        isFailed = true;
-        lines.push(JSON.stringify({ path: spec.name, error: (e as Error).message }));
+        errors.push(JSON.stringify({ path: spec.name, error: (e as Error).message }));
         console.log(`# ${spec.name}: FAILED: ${(e as Error).message}`);
-      } finally {
-        // A failed teardown leaves state behind that would skew the next paths: stop there
-        // (tb.dispose() below still removes everything).
-        await path.teardown();
+        try {
+          await path.teardown();
+        } finally {
+          await tb.dispose();
+        }
       }
     }
+    console.log(`# idle RTT: rounds of ${RTT_PER_ROUND} pings 50 ms apart per path, the paths interleaved in a balanced order`);
+    const rtt = await interleavedIdleRtt(up.map((u) => ({ path: u.spec.name, tb: u.tb, target: u.tb.addr.server.v4 })), RTT_PER_ROUND, RTT_MIN_PINGS);
+    for (const r of results) r.rttMs = rtt.get(r.path) ?? Number.NaN;
   } finally {
-    await tb.dispose();
+    for (const u of up) {
+      await u.path.teardown().catch((e: unknown) => console.log(`# ${u.spec.name}: teardown: ${(e as Error).message}`));
+      await u.tb.dispose();
+    }
   }
   console.log(table(results));
-  for (const l of lines) console.log(l);
-  if (isFailed) process.exitCode = 1;
+  for (const r of results) console.log(JSON.stringify(r));
+  for (const l of errors) console.log(l);
+  if (errors.length) process.exitCode = 1;
   if (args.isScale && !args.names) {
-    // Its own testbed, after ours is gone; it prints its table and JSON lines itself.
+    // Its own testbed, after ours are gone; it prints its table and JSON lines itself.
     const scale = fileURLToPath(new URL('../relay-scale/run.js', import.meta.url));
     const r = spawnSync(process.execPath, [scale], { stdio: 'inherit' });
     if (r.status !== 0) process.exitCode = 1;
