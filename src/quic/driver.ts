@@ -35,6 +35,16 @@ const CRYPTO_BAD_CERTIFICATE = 0x12a;
 
 const NO_STREAMS: readonly number[] = [];
 
+/**
+ * Longest received packet treated as ACK-only (shouldHoldAck). A 1-RTT packet to us carries
+ * our CID (CID_LEN, 16 bytes), a 1–4-byte packet number and the 16-byte AEAD tag: 34–37
+ * bytes before any frame. An ACK frame with a few ranges stays under 60 in all; a DATAGRAM
+ * with the smallest IP packet that carries anything (28 bytes: IPv4 + UDP or ICMP header)
+ * is over 60. Misjudging costs little: a short ack-eliciting packet (a PING) is then
+ * acknowledged at once, which RFC 9000 §13.2.1 allows.
+ */
+const ACK_ONLY_MAX_LEN = 60;
+
 export class ConnDriver implements QuicConnHandle, TimerOwner {
   readonly traceId: string;
   readonly isServer: boolean;
@@ -50,6 +60,10 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
   /** Packets received since the last transmit, and whether the app wrote since then. */
   private recvSinceSend = 0;
   private hasAppWrites = false;
+  /** Length of the last packet received: see shouldHoldAck. */
+  private lastRecvLen = 0;
+  /** Inside flush(), before its transmit: a wake() now is carried by that transmit. */
+  private isInPass = false;
   /** quiche took a packet since the last flush: only then can streams, datagrams, CIDs or paths have changed. */
   private hasRecvSinceFlush = false;
   /** When a held ACK must go out (config.ackDelayMs), or Infinity when none is held. */
@@ -97,6 +111,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
       // quiche already queued a CONNECTION_CLOSE if the error was fatal (e.g. TlsFail).
     }
     this.recvSinceSend++;
+    this.lastRecvLen = pkt.length;
     this.hasRecvSinceFlush = true;
     if (!this.isDirty) this.host.markDirty(this);
   }
@@ -115,6 +130,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     // everything in processReads (app.ts), so nothing readable is left behind.
     const hasNews = this.hasRecvSinceFlush || isTimer;
     this.hasRecvSinceFlush = false;
+    this.isInPass = true;
     try {
       if (!this.hasEstablished && c.isEstablished()) this.establish();
       if (this.hasEstablished && !c.isClosed()) {
@@ -126,6 +142,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
       // An application bug must not take the endpoint down: close this connection only.
       this.closeQuietly(false, 0x1, `internal error: ${(e as Error).message}`.slice(0, 100));
     }
+    this.isInPass = false;
     if (!isTimer && this.shouldHoldAck()) {
       if (this.ackDeadline === Infinity) this.ackDeadline = Date.now() + this.config.ackDelayMs;
       this.armTimer();
@@ -146,10 +163,13 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
    * nothing received since the last send there is no ACK to hold: a relay that woke its
    * connection while writing an answer gets one more flush after that answer went out, and
    * holding then only armed a timer that woke the process 1 ms later to send nothing.
+   * A packet too short to carry anything but an ACK (or a PING) is not held either: an
+   * ACK-only packet needs no answer (RFC 9000 §13.2.1), so a hold would only wake us to find
+   * that quiche has nothing to send; quiche does not say whether a packet was ack-eliciting.
    */
   private shouldHoldAck(): boolean {
-    return this.config.ackDelayMs > 0 && !this.hasAppWrites && this.recvSinceSend === 1 && Date.now() >= this.holdFrom &&
-      this.conn.dgramSendQueueLen() === 0 && !this.conn.isClosed();
+    return this.config.ackDelayMs > 0 && !this.hasAppWrites && this.recvSinceSend === 1 && this.lastRecvLen > ACK_ONLY_MAX_LEN &&
+      Date.now() >= this.holdFrom && this.conn.dgramSendQueueLen() === 0 && !this.conn.isClosed();
   }
 
   /** @internal — the endpoint's send loop reports each packet here for keep-alive accounting. */
@@ -357,7 +377,9 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
 
   wake(): void {
     this.hasAppWrites = true; // a wake means the app has something to send: never hold it
-    if (!this.isDirty && !this.isFinished) this.host.markDirty(this);
+    // Inside our own pass (a relay writing an answer it read back while handling a packet)
+    // the transmit that ends the pass sends it; another flush would find nothing to do.
+    if (!this.isDirty && !this.isFinished && !this.isInPass) this.host.markDirty(this);
   }
 
   flushNow(): void {

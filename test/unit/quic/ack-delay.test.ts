@@ -14,6 +14,12 @@ import type { QuicConnHandle } from '../../../src/quic/app.js';
 import { EchoServerApp } from '../../../src/quic/examples/echo.js';
 import { echoServer, testCert, TestClient, clientConfig, within } from '../../helpers/quic.js';
 
+/**
+ * A datagram the size of tunnel traffic: packets shorter than ~60 bytes count as ACK-only
+ * and are acknowledged at once (driver.ts ACK_ONLY_MAX_LEN).
+ */
+const dgram = (k: number): Uint8Array => new Uint8Array(100).fill(k);
+
 const turns = (n: number) => new Promise<void>((r) => {
   const step = (k: number) => (k === 0 ? r() : setImmediate(() => step(k - 1)));
   step(n);
@@ -40,7 +46,7 @@ async function setup(ackDelayMs: number) {
 test('a lone ACK waits for ackDelayMs, then goes out', async () => {
   const { app, srv, sent, close } = await setup(20);
   const before = sent();
-  srv.dgramSend(new Uint8Array([1, 2, 3]));
+  srv.dgramSend(dgram(1));
   srv.wake();
   await app.until(() => app.dgramCount === 1);
   await turns(5);
@@ -53,19 +59,19 @@ test('a lone ACK waits for ackDelayMs, then goes out', async () => {
 test('a second packet, or an app write, sends at once', async () => {
   const { app, conn, srv, sent, close } = await setup(1000);
   let before = sent();
-  srv.dgramSend(new Uint8Array([1]));
+  srv.dgramSend(dgram(1));
   srv.wake();
   await app.until(() => app.dgramCount === 1);
-  srv.dgramSend(new Uint8Array([2]));
+  srv.dgramSend(dgram(2));
   srv.wake();
   await app.until(() => app.dgramCount === 2);
   await turns(5);
   assert.equal(sent() - before, 1, 'every second packet is acknowledged at once (RFC 9000 §13.2.2)');
   before = sent();
-  srv.dgramSend(new Uint8Array([3]));
+  srv.dgramSend(dgram(3));
   srv.wake();
   await app.until(() => app.dgramCount === 3);
-  conn.dgramSend(new Uint8Array([4]));
+  conn.dgramSend(dgram(4));
   conn.wake();
   await turns(5);
   assert.equal(sent() - before, 1, 'the app write carried the ACK without waiting');
@@ -100,7 +106,7 @@ test('the flush after a send that carried the ACK holds nothing (no wake-up 1 ms
   const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs: 1000 }), app });
   await within(app.established, 5000, 'handshake');
   await new Promise((r) => setTimeout(r, 250)); // past the handshake guard (driver.ts holdFrom)
-  conn.dgramSend(new Uint8Array([7]));
+  conn.dgramSend(dgram(7));
   conn.wake();
   await app.until(() => app.dgramCount === 1); // the echo, which carried the server's ACK
   await turns(5);
@@ -114,7 +120,7 @@ test('the flush after a send that carried the ACK holds nothing (no wake-up 1 ms
 test('ackDelayMs 0 acknowledges at once', async () => {
   const { app, srv, sent, close } = await setup(0);
   const before = sent();
-  srv.dgramSend(new Uint8Array([1]));
+  srv.dgramSend(dgram(1));
   srv.wake();
   await app.until(() => app.dgramCount === 1);
   await turns(5);
@@ -126,7 +132,7 @@ test('flushNow() runs a pending flush at once instead of on the next setImmediat
   const { conn, sent, close } = await setup(1);
   const endpoint = (conn as unknown as { host: QuicEndpoint }).host;
   const before = sent();
-  conn.dgramSend(new Uint8Array([9]));
+  conn.dgramSend(dgram(9));
   conn.wake();
   assert.equal(sent() - before, 0, 'nothing sent before the flush');
   endpoint.flushNow();
@@ -183,6 +189,68 @@ test('the first packet after a quiet spell is flushed before quiche is asked for
   path.events.length = 0;
   burst(t0 + 3); // 2 ms of silence: quiet again
   assert.deepEqual(path.events, ['send', 'flush', 'send', 'send', 'flush'], 'quiet again after 2 ms');
+  await client.close();
+  await server.ep.close();
+});
+
+test("a relay's wake() inside its own read pass is carried by that pass's send: no second flush", async () => {
+  const net = new MemoryNetwork();
+  const sp = net.bind('10.0.0.1', 443);
+  const cert = await testCert();
+  let srv: QuicConnHandle | undefined;
+  const server = new QuicEndpoint({
+    path: sp,
+    server: {
+      config: createQuicConfig({ isServer: true, alpn: ['echo'], ...cert, ackDelayMs: 1000 }),
+      onConnection: (c) => {
+        srv = c;
+        return new WakingEchoApp();
+      },
+    },
+  });
+  const client = new QuicEndpoint({ path: net.bind('10.0.0.2') });
+  const app = new TestClient();
+  const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs: 1000 }), app });
+  await within(app.established, 5000, 'handshake');
+  await new Promise((r) => setTimeout(r, 250));
+  // Count the server connection's passes from here (the endpoint calls driver.flush()).
+  const d = srv as unknown as { flush(isTimer?: boolean): void };
+  const flush = d.flush.bind(d);
+  let passes = 0;
+  d.flush = (isTimer?: boolean) => {
+    passes++;
+    flush(isTimer);
+  };
+  conn.dgramSend(dgram(7));
+  conn.wake();
+  await app.until(() => app.dgramCount === 1);
+  await turns(5);
+  assert.equal(passes, 1, 'one pass: read, echo, send');
+  await client.close();
+  await server.close();
+});
+
+test('an ACK-only packet is not held: nothing to answer, so no timer to wake for', async () => {
+  const net = new MemoryNetwork();
+  const sp = net.bind('10.0.0.1', 443);
+  const server = await echoServer(sp, { ackDelayMs: 1000 });
+  const client = new QuicEndpoint({ path: net.bind('10.0.0.2') });
+  const app = new TestClient();
+  // The client acknowledges the echo after 5 ms, in a packet of its own.
+  const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs: 5 }), app });
+  await within(app.established, 5000, 'handshake');
+  await new Promise((r) => setTimeout(r, 250));
+  const srv = server.conns[0]!;
+  const recvd = () => srv.stats().recvPackets;
+  conn.dgramSend(new Uint8Array(200).fill(7));
+  conn.wake();
+  await app.until(() => app.dgramCount === 1);
+  const before = recvd();
+  const t0 = Date.now();
+  while (recvd() === before && Date.now() - t0 < 2000) await new Promise((r) => setTimeout(r, 1));
+  assert.equal(recvd(), before + 1, "the client's ACK arrived");
+  await turns(3);
+  assert.equal((srv as unknown as { ackDeadline: number }).ackDeadline, Infinity, 'no hold armed for an ACK-only packet');
   await client.close();
   await server.ep.close();
 });
