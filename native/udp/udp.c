@@ -1,7 +1,8 @@
 /*
  * masque-relay UDP batch addon (Linux): send many datagrams with one sendmmsg(2) call,
  * optionally coalescing runs of equal-size datagrams to one destination with UDP GSO
- * (UDP_SEGMENT); receive with recvmmsg(2) in recv.c. Plain node_api.h, no node-addon-api;
+ * (UDP_SEGMENT); receive with recvmmsg(2) in recv.c; a movable libuv timer in timer.c for the
+ * QUIC endpoint. Plain node_api.h, no node-addon-api;
  * same style as native/tun.
  *
  * Why: Node 20's dgram has no sendmmsg, and each `socket.send()` costs a napi crossing, a
@@ -233,7 +234,8 @@ static napi_value js_sockaddr(napi_env env, napi_callback_info info) {
   return res;
 }
 
-napi_status udp_recv_register(napi_env env, napi_value exports); /* recv.c */
+napi_status udp_recv_register(napi_env env, napi_value exports);  /* recv.c */
+napi_status udp_timer_register(napi_env env, napi_value exports); /* timer.c */
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
@@ -243,5 +245,6 @@ NAPI_MODULE_INIT() {
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   if (udp_recv_register(env, exports) != napi_ok) return NULL;
+  if (udp_timer_register(env, exports) != napi_ok) return NULL;
   return exports;
 }

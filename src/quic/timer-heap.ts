@@ -1,8 +1,14 @@
 /**
  * One timer structure per endpoint: a min-heap of deadlines with lazy deletion, behind a
- * single Node timeout armed for the earliest deadline. Thousands of connections cost one
- * libuv timer, and re-arming a connection is O(log n) with no clearTimeout.
+ * single libuv timer armed for the earliest deadline. Thousands of connections cost one
+ * timer, and re-arming a connection is O(log n).
+ *
+ * The timer is native/udp's (timer.c) when the addon is loaded, else a Node timeout. Node's
+ * timers share one libuv timer that only moves earlier, so with them a deadline that moves
+ * later still wakes the process at the old time, for nothing (settle(), below).
  */
+import { loadUdpBatchAddon } from './udp-batch.js';
+
 export interface TimerOwner {
   /** Bumped on every reschedule; heap entries with an older generation are stale. */
   timerGen: number;
@@ -15,28 +21,80 @@ interface Entry {
   owner: TimerOwner;
 }
 
+/** The one timer behind a heap: a one-shot that start() arms or moves. */
+export interface TimerBackend {
+  start(ms: number): void;
+  stop(): void;
+  close(): void;
+}
+
+/** Which timer a heap uses: `auto` is native when native/udp is loaded (MASQUE_UDP_BATCH≠0). */
+export type TimerKind = 'auto' | 'native' | 'node';
+
+function nodeTimer(cb: () => void): TimerBackend {
+  let t: NodeJS.Timeout | null = null;
+  const stop = (): void => {
+    if (t) clearTimeout(t);
+    t = null;
+  };
+  return {
+    start(ms) {
+      stop();
+      t = setTimeout(cb, ms);
+    },
+    stop,
+    close: stop,
+  };
+}
+
+function nativeTimer(cb: () => void): TimerBackend | null {
+  const a = loadUdpBatchAddon();
+  if (!a) return null;
+  const h = a.timerCreate(cb);
+  return {
+    start: (ms) => a.timerStart(h, ms),
+    stop: () => a.timerStop(h),
+    close: () => a.timerClose(h),
+  };
+}
+
 export class TimerHeap {
   private heap: Entry[] = [];
   private armedAt = Infinity;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerBackend | null = null;
+  /** Times the timer fired: each is a wake-up of the process (for diagnostics and tests). */
+  wakes = 0;
+
+  constructor(private readonly kind: TimerKind = 'auto') {}
 
   /** (Re)schedules `owner` at absolute time `at` (ms, Date.now() clock); Infinity cancels. */
   schedule(owner: TimerOwner, at: number): void {
     owner.timerGen++;
-    if (at === Infinity) return;
-    this.push({ at, gen: owner.timerGen, owner });
-    // Stale entries accumulate between pops; compact when they dominate.
-    if (this.heap.length > 4096 && this.heap.length > 8 * this.live()) this.compact();
-    if (at < this.armedAt) this.arm(at);
+    if (at !== Infinity) {
+      this.push({ at, gen: owner.timerGen, owner });
+      // Stale entries accumulate between pops; compact when they dominate.
+      if (this.heap.length > 4096 && this.heap.length > 8 * this.live()) this.compact();
+      if (at < this.armedAt) {
+        this.arm(at);
+        return;
+      }
+    }
+    this.settle();
   }
 
   cancel(owner: TimerOwner): void {
     owner.timerGen++;
+    this.settle();
   }
 
-  /** Stops the Node timer (endpoint shutdown). */
+  /** When the timer fires (Infinity: not armed). For diagnostics and tests. */
+  get armedDeadline(): number {
+    return this.armedAt;
+  }
+
+  /** Stops and closes the timer (endpoint shutdown). */
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.close();
     this.timer = null;
     this.armedAt = Infinity;
     this.heap = [];
@@ -58,14 +116,42 @@ export class TimerHeap {
     for (const e of live) this.push(e);
   }
 
+  /**
+   * After a reschedule to later or a cancel, the armed deadline may have been that owner's
+   * old one: drop stale entries off the top and move the timer to the earliest live
+   * deadline. Otherwise it wakes the process for nothing: an ACK that ends a connection's
+   * loss-detection timer (RFC 9002 §6.2) would leave the timer at the old probe deadline.
+   * Only the native timer really moves later (see the top of this file).
+   */
+  private settle(): void {
+    const h = this.heap;
+    while (h.length && h[0].gen !== h[0].owner.timerGen) this.pop();
+    const next = h.length ? h[0].at : Infinity;
+    if (next <= this.armedAt) return;
+    if (next !== Infinity) this.arm(next);
+    else {
+      this.timer?.stop();
+      this.armedAt = Infinity;
+    }
+  }
+
   private arm(at: number): void {
-    if (this.timer) clearTimeout(this.timer);
     this.armedAt = at;
-    this.timer = setTimeout(() => this.fire(), Math.max(0, at - Date.now()));
+    this.timer ??= this.makeTimer();
+    this.timer.start(Math.max(0, at - Date.now()));
+  }
+
+  private makeTimer(): TimerBackend {
+    const cb = (): void => this.fire();
+    if (this.kind === 'node') return nodeTimer(cb);
+    const t = nativeTimer(cb);
+    if (t) return t;
+    if (this.kind === 'native') throw new Error('TimerHeap: native/udp is not loaded (not built, or MASQUE_UDP_BATCH=0)');
+    return nodeTimer(cb);
   }
 
   private fire(): void {
-    this.timer = null;
+    this.wakes++;
     this.armedAt = Infinity;
     const now = Date.now();
     while (this.heap.length && this.heap[0].at <= now) {

@@ -21,7 +21,17 @@ export interface UdpBatchAddon {
   /** Writes the sockaddr of an IP literal into out[offset, offset + ADDR_SLOT); false if not a literal. */
   sockaddr(host: string, port: number, out: Uint8Array, offset: number): boolean;
   readonly ADDR_SLOT: number;
+  /** A stopped libuv timer that calls cb when it fires (native/udp/timer.c). */
+  timerCreate(cb: () => void): NativeTimer;
+  /** (Re)arms it ms from now; an active timer is moved, earlier or later. */
+  timerStart(t: NativeTimer, ms: number): void;
+  timerStop(t: NativeTimer): void;
+  /** Idempotent; start and stop on a closed timer are no-ops. */
+  timerClose(t: NativeTimer): void;
 }
+
+/** An opaque handle from UdpBatchAddon.timerCreate. */
+export type NativeTimer = { readonly __brand: 'NativeTimer' };
 
 let addon: UdpBatchAddon | null | undefined;
 

@@ -165,11 +165,8 @@ test('EAGAIN: what the kernel refuses goes through dgram, in order, without thro
   const fd = socketFd(sock);
   assert.ok(fd !== undefined && fd > 2);
   // The real addon, but the "kernel" takes only 3 packets per call (as sendmmsg does on EAGAIN).
-  const partial: UdpBatchAddon = {
-    ADDR_SLOT: addon!.ADDR_SLOT,
-    sockaddr: (h, p, out, off) => addon!.sockaddr(h, p, out, off),
-    send: (f, buf, lens, count, addrs, gso, state) => addon!.send(f, buf, lens, Math.min(3, count), addrs, gso, state),
-  };
+  const send: UdpBatchAddon['send'] = (f, buf, lens, count, addrs, gso, state) => addon!.send(f, buf, lens, Math.min(3, count), addrs, gso, state);
+  const partial = Object.create(addon!, { send: { value: send } }) as UdpBatchAddon;
   let errors = 0;
   const b = new UdpSendBatch(sock, fd, partial, { connected: false, maxPackets: 8, onErrors: (n) => (errors += n) });
   for (let k = 0; k < 20; k++) assert.ok(b.push(packet(k), r.at)); // flushes early every 8

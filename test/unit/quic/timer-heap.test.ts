@@ -1,0 +1,103 @@
+/**
+ * TimerHeap (src/quic/timer-heap.ts): one Node timer for all connections of an endpoint. It
+ * must fire owners in deadline order, skip stale entries, and never stay armed at a deadline
+ * no live owner has: that would wake the process for nothing (an idle tunnel's ACK that ends
+ * the loss-detection timer moves its deadline from ~26 ms to the 30 s idle timeout).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TimerHeap, type TimerKind, type TimerOwner } from '../../../src/quic/timer-heap.js';
+import { loadUdpBatchAddon } from '../../../src/quic/udp-batch.js';
+
+// Both timers behind the heap: native/udp's (what endpoints use) and Node's (the fallback).
+const KINDS: TimerKind[] = ['native', 'node'];
+
+function owner(log: string[], name: string): TimerOwner {
+  return { timerGen: 0, onTimer: () => log.push(name) };
+}
+
+for (const kind of KINDS) {
+test(`${kind}: a reschedule to later moves the armed deadline with it; a cancel disarms`, () => {
+  const h = new TimerHeap(kind);
+  const log: string[] = [];
+  const a = owner(log, 'a');
+  const t = Date.now();
+  h.schedule(a, t + 27);
+  assert.equal(h.armedDeadline, t + 27);
+  h.schedule(a, t + 30_000);
+  assert.equal(h.armedDeadline, t + 30_000, 'armed at the live deadline, not the stale one');
+  h.cancel(a);
+  assert.equal(h.armedDeadline, Infinity, 'nothing live: not armed');
+  h.schedule(a, t + 40);
+  h.schedule(a, Infinity); // Infinity cancels too
+  assert.equal(h.armedDeadline, Infinity);
+  h.stop();
+});
+
+test(`${kind}: with several owners the armed deadline is the earliest live one`, () => {
+  const h = new TimerHeap(kind);
+  const log: string[] = [];
+  const a = owner(log, 'a');
+  const b = owner(log, 'b');
+  const t = Date.now();
+  h.schedule(a, t + 27);
+  h.schedule(b, t + 50);
+  assert.equal(h.armedDeadline, t + 27);
+  h.schedule(a, t + 30_000);
+  assert.equal(h.armedDeadline, t + 50, "b's deadline is now the earliest");
+  h.schedule(a, t + 10);
+  assert.equal(h.armedDeadline, t + 10, 'an earlier deadline re-arms at once');
+  h.cancel(b);
+  assert.equal(h.armedDeadline, t + 10, "cancelling a later owner leaves the timer where it is");
+  h.stop();
+});
+
+test(`${kind}: owners fire in deadline order, stale entries never fire, and the timer re-arms for the rest`, async () => {
+  const h = new TimerHeap(kind);
+  const log: string[] = [];
+  const a = owner(log, 'a');
+  const b = owner(log, 'b');
+  const c = owner(log, 'c');
+  const t = Date.now();
+  h.schedule(c, t + 15);
+  h.schedule(a, t + 5);
+  h.schedule(b, t + 10);
+  h.schedule(c, t + 60_000); // c's t+15 entry is now stale
+  await new Promise((r) => setTimeout(r, 40));
+  assert.deepEqual(log, ['a', 'b']);
+  assert.equal(h.armedDeadline, t + 60_000);
+  h.stop();
+  assert.equal(h.armedDeadline, Infinity);
+});
+}
+
+test('native/udp is loaded here, so endpoints get the native timer', () => {
+  // The tests above would otherwise run the native case on nothing: TimerHeap('native')
+  // throws without the addon, and this names why.
+  assert.ok(loadUdpBatchAddon(), 'native/udp not loaded: run `npm run install` (or unset MASQUE_UDP_BATCH=0)');
+});
+
+/** Event-loop iterations so far (libuv's own count: each is one return from epoll_wait). */
+const loopCount = (): number =>
+  (performance as unknown as { nodeTiming: { uvMetricsInfo: { loopCount: number } } }).nodeTiming.uvMetricsInfo.loopCount;
+
+test('native: a deadline moved later does not wake the process at the old time', async () => {
+  const h = new TimerHeap('native');
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const a: TimerOwner = { timerGen: 0, onTimer: () => assert.fail('a was moved to 60 s') };
+  const b: TimerOwner = { timerGen: 0, onTimer: () => done() };
+  // Let the loop settle first (the test runner's own work), then count its iterations.
+  await new Promise((r) => setTimeout(r, 20));
+  const t = Date.now();
+  const before = loopCount();
+  h.schedule(a, t + 15); // a probe deadline…
+  h.schedule(b, t + 60); // …and the test's end
+  h.schedule(a, t + 60_000); // the ACK came: a's deadline moves past b's
+  await finished;
+  const iterations = loopCount() - before;
+  // One iteration wakes for b. With Node's timer the loop also wakes at t + 15 to find
+  // nothing due (two or more iterations).
+  assert.equal(iterations, 1, `the loop ran ${iterations} times`);
+  h.stop();
+});
