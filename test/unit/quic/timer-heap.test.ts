@@ -101,3 +101,30 @@ test('native: a deadline moved later does not wake the process at the old time',
   assert.equal(iterations, 1, `the loop ran ${iterations} times`);
   h.stop();
 });
+
+test('native timer handle: fires once, moves later, closes from its own callback, refuses foreign handles', async () => {
+  const a = loadUdpBatchAddon()!;
+  const fired: number[] = [];
+  const t0 = Date.now();
+  let closeInCb = false;
+  const h = a.timerCreate(() => {
+    fired.push(Date.now() - t0);
+    if (closeInCb) a.timerClose(h);
+  });
+  a.timerStart(h, 5);
+  a.timerStart(h, 30); // moved later: the 5 ms start is gone
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(fired.length, 1, 'one-shot');
+  assert.ok(fired[0]! >= 29, `fired after ${fired[0]} ms, not at the old 5 ms`);
+  closeInCb = true;
+  a.timerStart(h, 0);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(fired.length, 2);
+  a.timerStart(h, 0); // closed: a no-op, not a crash
+  a.timerStop(h);
+  a.timerClose(h);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(fired.length, 2, 'a closed timer never fires');
+  assert.throws(() => a.timerStart({} as never, 1), (e: NodeJS.ErrnoException) => e instanceof TypeError && e.code === 'ERR_UDP_ARGS');
+  assert.throws(() => a.timerCreate(42 as never), (e: NodeJS.ErrnoException) => e instanceof TypeError && e.code === 'ERR_UDP_ARGS');
+});
