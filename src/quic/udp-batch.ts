@@ -130,7 +130,8 @@ export class UdpSendBatch {
   private gso: boolean;
   private count = 0;
   private bytes = 0;
-  private isSafetyScheduled = false;
+  /** The flush scheduled in case nobody flushes this turn; cleared when someone does. */
+  private safety: NodeJS.Immediate | null = null;
   /** Packets given to dgram.send whose callback has not run yet. */
   private pendingDgram = 0;
   private isClosed = false;
@@ -178,11 +179,8 @@ export class UdpSendBatch {
     if (this.dests !== null) this.dests[i] = to;
     this.count = i + 1;
     this.bytes += len;
-    if (!this.isSafetyScheduled) {
-      // In case nobody calls flush() this turn (the endpoint does after every burst).
-      this.isSafetyScheduled = true;
-      setImmediate(this.safetyFlush);
-    }
+    // In case nobody calls flush() this turn (the endpoint does after every burst).
+    this.safety ??= setImmediate(this.safetyFlush);
     return true;
   }
 
@@ -190,6 +188,7 @@ export class UdpSendBatch {
   flush(): void {
     const n = this.count;
     if (n === 0) return;
+    this.cancelSafety();
     let sent = 0;
     let errs = 0;
     // Packets handed to dgram earlier (EAGAIN) may still wait in its lookup or libuv's queue:
@@ -248,9 +247,20 @@ export class UdpSendBatch {
   };
 
   private readonly safetyFlush = (): void => {
-    this.isSafetyScheduled = false;
+    this.safety = null;
     if (!this.isClosed) this.flush();
   };
+
+  /**
+   * A pending immediate makes the next loop iteration poll without blocking and run it: an
+   * idle relay paid one more iteration (and epoll_pwait) after every packet it sent, since
+   * the endpoint's flush had already emptied the batch.
+   */
+  private cancelSafety(): void {
+    if (this.safety === null) return;
+    clearImmediate(this.safety);
+    this.safety = null;
+  }
 
   /** The sockaddr for a destination, parsed once; undefined if host is not an IP literal. */
   private sockaddrOf(to: HostPort): Uint8Array | undefined {

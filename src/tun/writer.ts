@@ -27,7 +27,8 @@ export class TunWriter {
   private readonly lens = new Int32Array(MAX_PACKETS);
   private count = 0;
   private bytes = 0;
-  private isScheduled = false;
+  /** The flush scheduled in case nobody flushes this turn; cleared when someone does. */
+  private safety: NodeJS.Immediate | null = null;
 
   constructor(private readonly tun: TunDevice) {}
 
@@ -40,16 +41,19 @@ export class TunWriter {
     this.arena.set(pkt, this.bytes);
     this.lens[this.count++] = pkt.length;
     this.bytes += pkt.length;
-    if (!this.isScheduled) {
-      this.isScheduled = true;
-      setImmediate(this.safetyFlush);
-    }
+    this.safety ??= setImmediate(this.safetyFlush);
   }
 
   /** Writes what is queued now. Cheap when empty. */
   flush(): void {
     const n = this.count;
     if (n === 0) return;
+    // A pending immediate would cost an idle process one more loop iteration (an epoll_pwait
+    // that cannot block) after every packet it wrote: drop it, its work is done here.
+    if (this.safety !== null) {
+      clearImmediate(this.safety);
+      this.safety = null;
+    }
     this.count = 0;
     this.bytes = 0;
     if (this.tun.isClosed) {
@@ -69,7 +73,7 @@ export class TunWriter {
   }
 
   private readonly safetyFlush = (): void => {
-    this.isScheduled = false;
+    this.safety = null;
     this.flush();
   };
 }

@@ -179,6 +179,26 @@ test('EAGAIN: what the kernel refuses goes through dgram, in order, without thro
   r.sock.close();
 });
 
+test('an explicit flush cancels the safety flush: nothing is left for the next loop iteration', { skip: noAddon }, async () => {
+  const r = await receiver();
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((res) => sock.bind(0, '127.0.0.1', res));
+  sock.unref(); // a failed assertion must not leave the test process hanging
+  const b = new UdpSendBatch(sock, socketFd(sock)!, addon!, { connected: false, onErrors: () => undefined });
+  const pending = (): number => process.getActiveResourcesInfo().filter((x) => x === 'Immediate').length;
+  const before = pending();
+  assert.ok(b.push(packet(1), r.at));
+  assert.equal(pending(), before + 1, 'a safety flush is scheduled');
+  b.flush();
+  assert.equal(pending(), before, 'cancelled by the flush');
+  assert.ok(b.push(packet(2), r.at)); // unflushed: the safety flush sends it
+  await r.until(2);
+  assertInOrder(r.got, [1, 2]);
+  b.close();
+  sock.close();
+  r.sock.close();
+});
+
 test('MASQUE_UDP_BATCH=0 disables the addon; socketFd reads the fd without the deprecated _handle', async () => {
   const old = process.env.MASQUE_UDP_BATCH;
   process.env.MASQUE_UDP_BATCH = '0';
