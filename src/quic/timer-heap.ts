@@ -21,6 +21,9 @@ interface Entry {
   owner: TimerOwner;
 }
 
+/** A deadline that moved later by less than this keeps the timer where it is (settle()). */
+export const REARM_LATER_MS = 20;
+
 /** The one timer behind a heap: a one-shot that start() arms or moves. */
 export interface TimerBackend {
   start(ms: number): void;
@@ -127,7 +130,11 @@ export class TimerHeap {
     const h = this.heap;
     while (h.length && h[0].gen !== h[0].owner.timerGen) this.pop();
     const next = h.length ? h[0].at : Infinity;
-    if (next <= this.armedAt) return;
+    // A busy connection pushes its probe deadline a little later on every flush (thousands a
+    // second): re-arming for each would cost more than the one early wake it saves, which a
+    // busy loop hardly notices. An idle tunnel's ACK moves it by seconds (27 ms → the 30 s idle
+    // timeout): that one is worth a re-arm.
+    if (next <= this.armedAt + REARM_LATER_MS) return;
     if (next !== Infinity) this.arm(next);
     else {
       this.timer?.stop();

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TimerHeap, type TimerKind, type TimerOwner } from '../../../src/quic/timer-heap.js';
+import { REARM_LATER_MS, TimerHeap, type TimerKind, type TimerOwner } from '../../../src/quic/timer-heap.js';
 import { loadUdpBatchAddon } from '../../../src/quic/udp-batch.js';
 
 // Both timers behind the heap: native/udp's (what endpoints use) and Node's (the fallback).
@@ -127,4 +127,18 @@ test('native timer handle: fires once, moves later, closes from its own callback
   assert.equal(fired.length, 2, 'a closed timer never fires');
   assert.throws(() => a.timerStart({} as never, 1), (e: NodeJS.ErrnoException) => e instanceof TypeError && e.code === 'ERR_UDP_ARGS');
   assert.throws(() => a.timerCreate(42 as never), (e: NodeJS.ErrnoException) => e instanceof TypeError && e.code === 'ERR_UDP_ARGS');
+});
+
+test('a deadline moved later by less than REARM_LATER_MS keeps the timer (a busy connection re-arms on every flush); it still fires on time', async () => {
+  const h = new TimerHeap('native');
+  const fired: number[] = [];
+  const t = Date.now();
+  const a: TimerOwner = { timerGen: 0, onTimer: () => fired.push(Date.now() - t) };
+  h.schedule(a, t + 10);
+  h.schedule(a, t + 10 + REARM_LATER_MS - 5);
+  assert.equal(h.armedDeadline, t + 10, 'not re-armed for a small move');
+  await new Promise((r) => setTimeout(r, 10 + REARM_LATER_MS + 30));
+  assert.equal(fired.length, 1);
+  assert.ok(fired[0]! >= 10 + REARM_LATER_MS - 5, `fired at ${fired[0]} ms, not at the stale deadline`);
+  h.stop();
 });
