@@ -21,8 +21,8 @@ export interface PathResult {
   tcpMbps: number;
   udpMbps: number;
   /**
-   * Median RTT of pings 50 ms apart on a tunnel that has carried traffic, taken with every
-   * path up at once and their pings interleaved in rounds (interleavedIdleRtt).
+   * Median RTT of pings 50 ms apart on a tunnel that has carried traffic (a TCP transfer just
+   * before), taken with every path up at once and their pings interleaved (interleavedIdleRtt).
    */
   rttMs: number;
   /** The same pings right after the tunnel came up, before any transfer (JIT compilers not yet warm). */
@@ -191,6 +191,16 @@ export async function measurePath(tb: Testbed, path: string, target: string, pid
       rttLoadedMs: round(rttLoadedMs, 3),
       cpuPct,
     };
+  } finally {
+    await stopChild(srv, 2000);
+  }
+}
+
+/** One TCP transfer of `seconds` through a path that is up: its processes' code is then warm (JIT-compiled). */
+export async function warmPath(tb: Testbed, target: string, seconds: number): Promise<void> {
+  const srv = await startIperfServer(tb, target);
+  try {
+    await iperf(tb, target, seconds, false);
   } finally {
     await stopChild(srv, 2000);
   }
