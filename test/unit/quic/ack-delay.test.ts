@@ -86,7 +86,8 @@ class WakingEchoApp extends EchoServerApp {
   }
 }
 
-test('the flush after a send that carried the ACK holds nothing (no wake-up 1 ms later to send nothing)', async () => {
+/** A WakingEchoApp server and a client, both holding ACKs for 1 s, connected and past the handshake guard. */
+async function wakingEchoPair() {
   const net = new MemoryNetwork();
   const sp = net.bind('10.0.0.1', 443);
   const cert = await testCert();
@@ -106,15 +107,23 @@ test('the flush after a send that carried the ACK holds nothing (no wake-up 1 ms
   const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs: 1000 }), app });
   await within(app.established, 5000, 'handshake');
   await new Promise((r) => setTimeout(r, 250)); // past the handshake guard (driver.ts holdFrom)
+  const close = async () => {
+    await client.close();
+    await server.close();
+  };
+  return { srv: srv!, conn, app, close };
+}
+
+test('the flush after a send that carried the ACK holds nothing (no wake-up 1 ms later to send nothing)', async () => {
+  const { srv, conn, app, close } = await wakingEchoPair();
   conn.dgramSend(dgram(7));
   conn.wake();
   await app.until(() => app.dgramCount === 1); // the echo, which carried the server's ACK
   await turns(5);
-  // The wake() inside the read pass ran one more flush after the echo's send: nothing was
-  // received since, so there is no ACK to hold and no hold timer may be armed.
+  // A wake() inside the read pass, after the echo's send: nothing was received since, so
+  // there is no ACK to hold and no hold timer may be armed.
   assert.equal((srv as unknown as { ackDeadline: number }).ackDeadline, Infinity);
-  await client.close();
-  await server.close();
+  await close();
 });
 
 test('ackDelayMs 0 acknowledges at once', async () => {
@@ -194,25 +203,7 @@ test('the first packet after a quiet spell is flushed before quiche is asked for
 });
 
 test("a relay's wake() inside its own read pass is carried by that pass's send: no second flush", async () => {
-  const net = new MemoryNetwork();
-  const sp = net.bind('10.0.0.1', 443);
-  const cert = await testCert();
-  let srv: QuicConnHandle | undefined;
-  const server = new QuicEndpoint({
-    path: sp,
-    server: {
-      config: createQuicConfig({ isServer: true, alpn: ['echo'], ...cert, ackDelayMs: 1000 }),
-      onConnection: (c) => {
-        srv = c;
-        return new WakingEchoApp();
-      },
-    },
-  });
-  const client = new QuicEndpoint({ path: net.bind('10.0.0.2') });
-  const app = new TestClient();
-  const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs: 1000 }), app });
-  await within(app.established, 5000, 'handshake');
-  await new Promise((r) => setTimeout(r, 250));
+  const { srv, conn, app, close } = await wakingEchoPair();
   // Count the server connection's passes from here (the endpoint calls driver.flush()).
   const d = srv as unknown as { flush(isTimer?: boolean): void };
   const flush = d.flush.bind(d);
@@ -226,8 +217,7 @@ test("a relay's wake() inside its own read pass is carried by that pass's send: 
   await app.until(() => app.dgramCount === 1);
   await turns(5);
   assert.equal(passes, 1, 'one pass: read, echo, send');
-  await client.close();
-  await server.close();
+  await close();
 });
 
 test('an ACK-only packet is not held: nothing to answer, so no timer to wake for', async () => {
