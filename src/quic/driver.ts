@@ -160,9 +160,9 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
    * True when what this turn would send is only an ACK for one packet: hold it (see
    * QuicConfigOptions.ackDelayMs). Anything the app wrote, queued datagrams (a packet that
    * opened the congestion window), a second packet or a fresh handshake send at once. With
-   * nothing received since the last send there is no ACK to hold: a relay that woke its
-   * connection while writing an answer gets one more flush after that answer went out, and
-   * holding then only armed a timer that woke the process 1 ms later to send nothing.
+   * nothing received since the last send there is no ACK to hold (a flush woken by the app
+   * after its data already left): holding then only armed a timer that woke the process 1 ms
+   * later to send nothing.
    * A packet too short to carry anything but an ACK (or a PING) is not held either: an
    * ACK-only packet needs no answer (RFC 9000 §13.2.1), so a hold would only wake us to find
    * that quiche has nothing to send; quiche does not say whether a packet was ack-eliciting.

@@ -65,8 +65,6 @@ export class TimerHeap {
   private heap: Entry[] = [];
   private armedAt = Infinity;
   private timer: TimerBackend | null = null;
-  /** Times the timer fired: each is a wake-up of the process (for diagnostics and tests). */
-  wakes = 0;
 
   constructor(private readonly kind: TimerKind = 'auto') {}
 
@@ -158,7 +156,6 @@ export class TimerHeap {
   }
 
   private fire(): void {
-    this.wakes++;
     this.armedAt = Infinity;
     const now = Date.now();
     while (this.heap.length && this.heap[0].at <= now) {
