@@ -14,7 +14,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Testbed } from '../../test/helpers/testbed.js';
-import { interleavedIdleRtt, measurePath, warmPath, type MeasureOptions, type PathResult } from './measure.js';
+import { interleavedIdleRtt, measurePath, warmPath, type MeasureOptions, type PathResult, type RttTarget } from './measure.js';
 import { PATHS } from './paths/index.js';
 import type { VpnPath, VpnPathSpec } from './path.js';
 
@@ -79,6 +79,21 @@ async function withPath(spec: VpnPathSpec, fn: (tb: Testbed, path: VpnPath) => P
   }
 }
 
+/**
+ * withPath for several paths at once, each in its own testbed: `onUp` runs for each as it
+ * comes up, then `fn` with all of them up; all are torn down afterwards, last first.
+ */
+async function withPaths(specs: readonly VpnPathSpec[], onUp: (t: RttTarget) => Promise<void>,
+  fn: (up: RttTarget[]) => Promise<void>, up: RttTarget[] = []): Promise<void> {
+  const [spec, ...rest] = specs;
+  if (!spec) return fn(up);
+  await withPath(spec, async (tb) => {
+    const t = { path: spec.name, tb, target: tb.addr.server.v4 };
+    await onUp(t);
+    await withPaths(rest, onUp, fn, [...up, t]);
+  });
+}
+
 /** Seconds of TCP through a path before its idle RTT, so that it is "a tunnel in use". */
 const WARM_SECONDS = (o: MeasureOptions): number => Math.min(o.seconds, 5);
 
@@ -113,25 +128,14 @@ async function main(): Promise<void> {
   // TCP rate (766 vs 1190 Mbit/s, same build and box).
   const ok = paths.filter((p) => results.some((r) => r.path === p.name));
   console.log(`# idle RTT: ${ok.length} paths up at once, each warmed by a ${WARM_SECONDS(opts)} s TCP transfer; rounds of ${RTT_PER_ROUND} pings 50 ms apart, interleaved in a balanced order`);
-  const up: { spec: VpnPathSpec; path: VpnPath; tb: Testbed }[] = [];
   try {
-    for (const spec of ok) {
-      const tb = await Testbed.create({ ipv6: true });
-      const path = spec.create();
-      up.push({ spec, path, tb });
-      await path.setup(tb);
-      await warmPath(tb, tb.addr.server.v4, WARM_SECONDS(opts));
-    }
-    const rtt = await interleavedIdleRtt(up.map((u) => ({ path: u.spec.name, tb: u.tb, target: u.tb.addr.server.v4 })), RTT_PER_ROUND, RTT_MIN_PINGS);
-    for (const r of results) r.rttMs = rtt.get(r.path) ?? Number.NaN;
+    await withPaths(ok, (t) => warmPath(t.tb, t.target, WARM_SECONDS(opts)), async (up) => {
+      const rtt = await interleavedIdleRtt(up, RTT_PER_ROUND, RTT_MIN_PINGS);
+      for (const r of results) r.rttMs = rtt.get(r.path) ?? Number.NaN;
+    });
   } catch (e) {
     errors.push(JSON.stringify({ path: 'idle-rtt', error: (e as Error).message }));
     console.log(`# idle RTT: FAILED: ${(e as Error).message}`);
-  } finally {
-    for (const u of up) {
-      await u.path.teardown().catch((e: unknown) => console.log(`# ${u.spec.name}: teardown: ${(e as Error).message}`));
-      await u.tb.dispose();
-    }
   }
   console.log(table(results));
   for (const r of results) console.log(JSON.stringify(r));
