@@ -125,9 +125,20 @@ export class H3Conn implements RequestContext, ControlHandler {
    * H3_DATAGRAM=1 and the peer accepts DATAGRAM frames (RFC 9297 §2.1.1, RFC 9221 §3).
    */
   get isDatagramEnabled(): boolean {
-    return this.localSettings.h3Datagram && this.peerSettings !== null && this.peerSettings.h3Datagram
+    if (this.isDatagramOn) return true;
+    this.isDatagramOn = this.localSettings.h3Datagram && this.peerSettings !== null && this.peerSettings.h3Datagram
       && this.t.dgramMaxWritableLen() !== null;
+    return this.isDatagramOn;
   }
+
+  /**
+   * isDatagramEnabled, once true: SETTINGS are sent once (RFC 9114 §7.2.4) and the peer's
+   * max_datagram_frame_size is a transport parameter, fixed for the connection, so the answer
+   * cannot turn false again. Every tunneled packet asks; without this each one paid a napi
+   * call (dgramMaxWritableLen) on the cold caches of an idle tunnel. After the connection
+   * ends, datagram sends fail in the transport and are counted as drops.
+   */
+  private isDatagramOn = false;
 
   /**
    * Largest HTTP Datagram Payload (RFC 9297 §2.1: what follows the Quarter Stream ID) that one

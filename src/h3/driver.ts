@@ -37,14 +37,25 @@ class DatagramStage {
   /** End offset of each staged datagram. */
   readonly ends = new Int32Array(1024);
 
+  /**
+   * Whether the last fill() emptied the connection's queue. It stays empty until quiche takes
+   * another packet (conn.recv), which never happens inside a read pass: so after delivering a
+   * drained stage there is nothing to fill, and asking would be one more napi call per pass.
+   */
+  isDrained = false;
+
   /** Reads queued datagrams; returns how many. Stops while a maximal one still fits. */
   fill(qc: QuicConnHandle): number {
     const { buf, ends } = this;
     let off = 0;
     let count = 0;
+    this.isDrained = false;
     while (buf.length - off >= MAX_DGRAM && count < ends.length) {
       const n = qc.dgramRecv(buf.subarray(off));
-      if (n === null) break;
+      if (n === null) {
+        this.isDrained = true;
+        break;
+      }
       off += n;
       ends[count++] = off;
     }
@@ -157,7 +168,7 @@ export abstract class H3Driver implements QuicApp, StreamOwner {
       while (staged > 0) {
         this.deliverStaged(h3, stage, staged);
         this.dispatch();
-        staged = stage.fill(qc);
+        staged = stage.isDrained ? 0 : stage.fill(qc);
       }
     } finally {
       if (stage === SHARED_STAGE) stageInUse = false;

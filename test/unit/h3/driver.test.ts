@@ -102,6 +102,43 @@ test('extended CONNECT with HTTP Datagrams over QUIC DATAGRAM frames (RFC 9297 �
   assert.deepEqual(rec.capsules, [[0x1234, 'x']]);
 });
 
+/** Counts calls of `name` on `obj` from now on. */
+function countCalls(obj: object, name: string): { n: number } {
+  const o = obj as Record<string, (...a: unknown[]) => unknown>;
+  const f = o[name]!.bind(obj);
+  const c = { n: 0 };
+  o[name] = (...a: unknown[]) => {
+    c.n++;
+    return f(...a);
+  };
+  return c;
+}
+
+test('whether DATAGRAMs can go as QUIC DATAGRAM frames is asked of the transport once, not per datagram', async () => {
+  const { pipe, srvRec } = connectUdpPipe({ dgram: true });
+  await pipe.client.ready;
+  const st = pipe.client.request(UDP, { handler: new Recorder() });
+  pipe.advance();
+  const asked = countCalls(pipe.cq, 'dgramMaxWritableLen');
+  for (let i = 0; i < 5; i++) assert.equal(st.sendDatagram(te.encode(`d${i}`)), true);
+  pipe.advance();
+  assert.deepEqual(srvRec.dgrams, ['d0', 'd1', 'd2', 'd3', 'd4']);
+  // SETTINGS and the peer's max_datagram_frame_size cannot change (RFC 9114 §7.2.4.2, RFC 9221 §3).
+  assert.ok(asked.n <= 1, `asked ${asked.n} times for 5 datagrams`);
+});
+
+test('a read pass takes queued datagrams until the transport has none, and asks no more', async () => {
+  const { pipe, srvRec } = connectUdpPipe({ dgram: true });
+  await pipe.client.ready;
+  const st = pipe.client.request(UDP, { handler: new Recorder() });
+  pipe.advance();
+  const taken = countCalls(pipe.sq, 'dgramRecv');
+  for (let i = 0; i < 3; i++) st.sendDatagram(te.encode(`q${i}`));
+  pipe.server.processReads(pipe.sq);
+  assert.deepEqual(srvRec.dgrams, ['q0', 'q1', 'q2']);
+  assert.equal(taken.n, 4, 'three datagrams and the one answer "none"');
+});
+
 test('DATAGRAM capsule is the path when QUIC datagrams are unavailable (RFC 9297 §3.5)', async () => {
   const { pipe, srvRec, srv } = connectUdpPipe({ dgram: false });
   await pipe.client.ready;
