@@ -134,9 +134,9 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     try {
       if (!this.hasEstablished && c.isEstablished()) this.establish();
       if (this.hasEstablished && !c.isClosed()) {
-        if (hasNews && (c.isReadable() || c.dgramRecvQueueLen() > 0)) this.app.processReads(this);
+        // isReadable() also counts queued DATAGRAMs (quiche: readable streams or a front datagram).
+        if (hasNews && c.isReadable()) this.app.processReads(this);
         this.app.processWrites?.(this);
-        if (hasNews) this.maintainCids();
       }
     } catch (e) {
       // An application bug must not take the endpoint down: close this connection only.
@@ -144,6 +144,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     }
     this.isInPass = false;
     if (!isTimer && this.shouldHoldAck()) {
+      if (hasNews) this.maintainCidsSafely();
       if (this.ackDeadline === Infinity) this.ackDeadline = Date.now() + this.config.ackDelayMs;
       this.armTimer();
       return;
@@ -152,8 +153,15 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     this.recvSinceSend = 0;
     this.hasAppWrites = false;
     this.host.transmit(this);
-    if (c.isClosed()) this.finish();
-    else this.armTimer();
+    if (c.isClosed()) {
+      this.finish();
+      return;
+    }
+    // After the send, not before: retired CIDs and path events are bookkeeping that no packet
+    // of this pass waits for, and on an idle tunnel each napi call costs microseconds (see
+    // readableStreams). A CID issued here leaves with the next flush, which it schedules.
+    if (hasNews && this.maintainCidsSafely()) this.wake();
+    this.armTimer();
   }
 
   /**
@@ -197,8 +205,23 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     this.app.onEstablished?.(this);
   }
 
-  private maintainCids(): void {
+  /**
+   * maintainCids once established, for a connection the caller saw open (both callers just
+   * asked quiche); true when it queued frames to send.
+   */
+  private maintainCidsSafely(): boolean {
+    if (!this.hasEstablished) return false;
+    try {
+      return this.maintainCids();
+    } catch (e) {
+      this.closeQuietly(false, 0x1, `internal error: ${(e as Error).message}`.slice(0, 100));
+      return true; // the CONNECTION_CLOSE
+    }
+  }
+
+  private maintainCids(): boolean {
     const c = this.conn;
+    let isIssued = false;
     for (let cid = c.retiredScidNext(); cid; cid = c.retiredScidNext()) {
       const k = cidKey(cid);
       this.cidKeys.delete(k);
@@ -212,6 +235,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
         break;
       }
       this.addCid(cid);
+      isIssued = true;
     }
     for (;;) {
       let ev;
@@ -223,6 +247,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
       if (!ev) break;
       if (ev.type === 'PeerMigrated') this.peer = ev.new;
     }
+    return isIssued;
   }
 
   private armTimer(): void {
@@ -295,7 +320,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     // docs/benchmarks.md), more than a whole datagram costs. isReadable() is ~0.2 µs but also
     // counts queued DATAGRAMs, so it answers for streams only once that queue is empty: the
     // H3 driver drains datagrams before asking.
-    if (this.conn.dgramRecvQueueLen() === 0 && !this.conn.isReadable()) return NO_STREAMS;
+    if (!this.conn.isReadable()) return NO_STREAMS;
     return this.conn.readable();
   }
 
