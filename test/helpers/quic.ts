@@ -9,6 +9,7 @@ import { generateSelfSigned, type CertBundle } from '../../src/quic/certs.js';
 import type { CloseInfo, QuicApp, QuicConnHandle } from '../../src/quic/app.js';
 import type { HostPort, PacketPath } from '../../src/quic/path.js';
 import { EchoClientApp, EchoServerApp } from '../../src/quic/examples/echo.js';
+import { MemoryNetwork } from '../../src/quic/memory-path.js';
 
 let certP: Promise<CertBundle> | undefined;
 /** One self-signed cert per test process (key generation is the slow part). */
@@ -33,6 +34,27 @@ export async function echoServer(path: PacketPath, extra: Partial<QuicConfigOpti
     },
   });
   return { ep, closed, conns, cert };
+}
+
+/**
+ * An echo server and one client connected to it over a MemoryNetwork, `settleMs` after the
+ * handshake (≥ 250 gets past the driver's handshake guard on held ACKs, driver.ts holdFrom).
+ * ACK delays: the server's default unless given. close() ends both endpoints.
+ */
+export async function memoryEchoPair(o: { clientAckDelayMs: number; serverAckDelayMs?: number; settleMs: number }) {
+  const net = new MemoryNetwork();
+  const sp = net.bind('10.0.0.1', 443);
+  const server = await echoServer(sp, o.serverAckDelayMs === undefined ? {} : { ackDelayMs: o.serverAckDelayMs });
+  const client = new QuicEndpoint({ path: net.bind('10.0.0.2') });
+  const app = new TestClient();
+  const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs: o.clientAckDelayMs }), app });
+  await within(app.established, 5000, 'handshake');
+  await new Promise((r) => setTimeout(r, o.settleMs));
+  const close = async () => {
+    await client.close();
+    await server.ep.close();
+  };
+  return { srv: server.conns[0]!, conn, app, close };
 }
 
 /** A client app with promises for the milestones tests wait on. */

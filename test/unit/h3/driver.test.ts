@@ -114,11 +114,17 @@ function countCalls(obj: object, name: string): { n: number } {
   return c;
 }
 
-test('whether DATAGRAMs can go as QUIC DATAGRAM frames is asked of the transport once, not per datagram', async () => {
+/** A connect-udp request answered 200 over QUIC DATAGRAMs: the pipe, the client's stream, the server's recorder. */
+async function openUdpStream() {
   const { pipe, srvRec } = connectUdpPipe({ dgram: true });
   await pipe.client.ready;
   const st = pipe.client.request(UDP, { handler: new Recorder() });
   pipe.advance();
+  return { pipe, srvRec, st };
+}
+
+test('whether DATAGRAMs can go as QUIC DATAGRAM frames is asked of the transport once, not per datagram', async () => {
+  const { pipe, srvRec, st } = await openUdpStream();
   const asked = countCalls(pipe.cq, 'dgramMaxWritableLen');
   for (let i = 0; i < 5; i++) assert.equal(st.sendDatagram(te.encode(`d${i}`)), true);
   pipe.advance();
@@ -128,10 +134,7 @@ test('whether DATAGRAMs can go as QUIC DATAGRAM frames is asked of the transport
 });
 
 test('a read pass takes queued datagrams until the transport has none, and asks no more', async () => {
-  const { pipe, srvRec } = connectUdpPipe({ dgram: true });
-  await pipe.client.ready;
-  const st = pipe.client.request(UDP, { handler: new Recorder() });
-  pipe.advance();
+  const { pipe, srvRec, st } = await openUdpStream();
   const taken = countCalls(pipe.sq, 'dgramRecv');
   for (let i = 0; i < 3; i++) st.sendDatagram(te.encode(`q${i}`));
   pipe.server.processReads(pipe.sq);

@@ -12,7 +12,7 @@ import type { PacketPath } from '../../../src/quic/path.js';
 import { createQuicConfig } from '../../../src/quic/config.js';
 import type { QuicConnHandle } from '../../../src/quic/app.js';
 import { EchoServerApp } from '../../../src/quic/examples/echo.js';
-import { echoServer, testCert, TestClient, clientConfig, within } from '../../helpers/quic.js';
+import { echoServer, testCert, TestClient, clientConfig, within, memoryEchoPair } from '../../helpers/quic.js';
 
 /**
  * A datagram the size of tunnel traffic: packets shorter than ~60 bytes count as ACK-only
@@ -26,21 +26,8 @@ const turns = (n: number) => new Promise<void>((r) => {
 });
 
 async function setup(ackDelayMs: number) {
-  const net = new MemoryNetwork();
-  const sp = net.bind('10.0.0.1', 443);
-  const server = await echoServer(sp);
-  const client = new QuicEndpoint({ path: net.bind('10.0.0.2') });
-  const app = new TestClient();
-  const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs }), app });
-  await within(app.established, 5000, 'handshake');
-  await new Promise((r) => setTimeout(r, 250)); // past the handshake guard (driver.ts holdFrom)
-  const srv = server.conns[0]!;
-  const sent = () => conn.stats().sentPackets;
-  const close = async () => {
-    await client.close();
-    await server.ep.close();
-  };
-  return { app, conn, srv, sent, close };
+  const pair = await memoryEchoPair({ clientAckDelayMs: ackDelayMs, settleMs: 250 });
+  return { ...pair, sent: () => pair.conn.stats().sentPackets };
 }
 
 test('a lone ACK waits for ackDelayMs, then goes out', async () => {
@@ -221,16 +208,8 @@ test("a relay's wake() inside its own read pass is carried by that pass's send: 
 });
 
 test('an ACK-only packet is not held: nothing to answer, so no timer to wake for', async () => {
-  const net = new MemoryNetwork();
-  const sp = net.bind('10.0.0.1', 443);
-  const server = await echoServer(sp, { ackDelayMs: 1000 });
-  const client = new QuicEndpoint({ path: net.bind('10.0.0.2') });
-  const app = new TestClient();
   // The client acknowledges the echo after 5 ms, in a packet of its own.
-  const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs: 5 }), app });
-  await within(app.established, 5000, 'handshake');
-  await new Promise((r) => setTimeout(r, 250));
-  const srv = server.conns[0]!;
+  const { srv, conn, app, close } = await memoryEchoPair({ serverAckDelayMs: 1000, clientAckDelayMs: 5, settleMs: 250 });
   const recvd = () => srv.stats().recvPackets;
   conn.dgramSend(new Uint8Array(200).fill(7));
   conn.wake();
@@ -241,6 +220,5 @@ test('an ACK-only packet is not held: nothing to answer, so no timer to wake for
   assert.equal(recvd(), before + 1, "the client's ACK arrived");
   await turns(3);
   assert.equal((srv as unknown as { ackDeadline: number }).ackDeadline, Infinity, 'no hold armed for an ACK-only packet');
-  await client.close();
-  await server.ep.close();
+  await close();
 });

@@ -6,9 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { QuicEndpoint } from '../../../src/quic/endpoint.js';
-import { MemoryNetwork } from '../../../src/quic/memory-path.js';
-import { echoServer, TestClient, clientConfig, within } from '../../helpers/quic.js';
+import { memoryEchoPair } from '../../helpers/quic.js';
 
 const WATCHED = ['send', 'recv', 'retiredScidNext', 'pathEventNext', 'newSourceCid', 'dgramRecvQueueLen', 'isReadable', 'dgramRecv'] as const;
 
@@ -26,21 +24,8 @@ function record(native: Record<string, unknown>): string[] {
   return calls;
 }
 
-async function echoPair() {
-  const net = new MemoryNetwork();
-  const sp = net.bind('10.0.0.1', 443);
-  const server = await echoServer(sp, { ackDelayMs: 0 });
-  const client = new QuicEndpoint({ path: net.bind('10.0.0.2') });
-  const app = new TestClient();
-  const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs: 0 }), app });
-  await within(app.established, 5000, 'handshake');
-  await new Promise((r) => setTimeout(r, 50)); // the handshake's CIDs and ACKs settle
-  const close = async () => {
-    await client.close();
-    await server.ep.close();
-  };
-  return { srv: server.conns[0]!, conn, app, close };
-}
+// ACKs at once on both sides: every pass sends; 50 ms for the handshake's CIDs and ACKs to settle.
+const echoPair = () => memoryEchoPair({ serverAckDelayMs: 0, clientAckDelayMs: 0, settleMs: 50 });
 
 test('a pass that echoes a datagram sends it before it looks at retired CIDs and path events', async () => {
   const { srv, conn, app, close } = await echoPair();
