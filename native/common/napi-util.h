@@ -9,6 +9,7 @@
 #ifndef MASQUE_NAPI_UTIL_H
 #define MASQUE_NAPI_UTIL_H
 #include <node_api.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +43,31 @@ static inline int get_args_code(napi_env env, napi_callback_info info, const cha
     return -1;
   }
   return (int)argc;
+}
+
+/*
+ * Calls the JS function behind cb_ref from a libuv callback (the loop's, not a JS caller's):
+ * in a handle scope, through napi_make_callback, so it runs in the async context actx and
+ * nextTicks and microtasks are drained afterwards, as Node does after its own callbacks.
+ * A throw goes to process 'uncaughtException', as a throw from a Node timer or socket
+ * callback would; nothing is left pending for the loop.
+ */
+static inline void call_into_js(napi_env env, napi_async_context actx, napi_ref cb_ref, size_t argc,
+                                const napi_value* argv) {
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value cb, recv, result;
+  napi_get_reference_value(env, cb_ref, &cb);
+  napi_get_global(env, &recv); /* napi_make_callback converts recv to an object: not undefined */
+  napi_make_callback(env, actx, recv, cb, argc, argv, &result);
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (pending) {
+    napi_value exc;
+    napi_get_and_clear_last_exception(env, &exc);
+    napi_fatal_exception(env, exc);
+  }
+  napi_close_handle_scope(env, scope);
 }
 
 static inline napi_value make_int(napi_env env, int64_t v) {

@@ -162,22 +162,11 @@ napi_value poll_reader_start(poll_reader_t* r, const napi_value* keep, size_t nk
 void poll_reader_deliver(poll_reader_t* r, int count, int err) {
   napi_env env = r->env;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, recv, argv[2], result;
-  napi_get_reference_value(env, r->cb_ref, &cb);
-  napi_get_global(env, &recv); /* napi_make_callback converts recv to an object: not undefined */
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return; /* for the two numbers */
+  napi_value argv[2];
   napi_create_int32(env, count, &argv[0]);
   napi_create_int32(env, err, &argv[1]);
-  /* make_callback, not call_function: it runs in the async context and drains nextTick and
-   * microtasks afterwards, as a libuv callback into JS must. */
-  napi_make_callback(env, r->actx, recv, cb, 2, argv, &result);
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) {
-    napi_value exc;
-    napi_get_and_clear_last_exception(env, &exc);
-    napi_fatal_exception(env, exc); /* routes to process 'uncaughtException' */
-  }
+  call_into_js(env, r->actx, r->cb_ref, 2, argv);
   napi_close_handle_scope(env, scope);
 }
 

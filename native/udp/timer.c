@@ -82,24 +82,7 @@ static void on_handle_finalized(napi_env env, void* data, void* hint) {
 
 static void on_timer(uv_timer_t* h) {
   utimer_t* t = h->data;
-  if (t->closed) return;
-  napi_env env = t->env;
-  napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  napi_value cb, recv, result;
-  napi_get_reference_value(env, t->cb_ref, &cb);
-  napi_get_global(env, &recv);
-  /* make_callback: the async context, then nextTicks and microtasks drained, as Node does
-   * after its own timers. */
-  napi_make_callback(env, t->actx, recv, cb, 0, NULL, &result);
-  bool pending = false;
-  napi_is_exception_pending(env, &pending);
-  if (pending) {
-    napi_value exc;
-    napi_get_and_clear_last_exception(env, &exc);
-    napi_fatal_exception(env, exc); /* routes to process 'uncaughtException', as a timer's throw does */
-  }
-  napi_close_handle_scope(env, scope);
+  if (!t->closed) call_into_js(t->env, t->actx, t->cb_ref, 0, NULL);
 }
 
 static napi_value js_create(napi_env env, napi_callback_info info) {

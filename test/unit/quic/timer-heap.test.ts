@@ -5,6 +5,8 @@
  * the loss-detection timer moves its deadline from ~26 ms to the 30 s idle timeout).
  */
 import { test } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { REARM_LATER_MS, TimerHeap, type TimerKind, type TimerOwner } from '../../../src/quic/timer-heap.js';
 import { loadUdpBatchAddon } from '../../../src/quic/udp-batch.js';
@@ -127,6 +129,30 @@ test('native timer handle: fires once, moves later, closes from its own callback
   assert.equal(fired.length, 2, 'a closed timer never fires');
   assert.throws(() => a.timerStart({} as never, 1), (e: NodeJS.ErrnoException) => e instanceof TypeError && e.code === 'ERR_UDP_ARGS');
   assert.throws(() => a.timerCreate(42 as never), (e: NodeJS.ErrnoException) => e instanceof TypeError && e.code === 'ERR_UDP_ARGS');
+});
+
+test('native callbacks into JS: a throw reaches process \'uncaughtException\', and the loop goes on', () => {
+  // In a child process: the test runner has its own uncaughtException handling.
+  const addonPath = fileURLToPath(new URL('../../../src/quic/udp-batch.js', import.meta.url));
+  const script = `
+    const { loadUdpBatchAddon } = await import(${JSON.stringify(addonPath)});
+    const a = loadUdpBatchAddon();
+    const seen = [];
+    process.on('uncaughtException', (e) => seen.push('caught ' + e.message));
+    let n = 0;
+    const h = a.timerCreate(() => {
+      if (++n === 2) throw new Error('boom');
+      // What a callback queues still runs, and the timer works on after a throw.
+      setImmediate(() => seen.push('immediate'));
+      queueMicrotask(() => seen.push('microtask'));
+      a.timerStart(h, 5);
+    });
+    a.timerStart(h, 1);
+    setTimeout(() => { a.timerClose(h); console.log(JSON.stringify(seen)); }, 60);
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout.trim()) as string[]).sort(), ['caught boom', 'immediate', 'microtask']);
 });
 
 test('a deadline moved later by less than REARM_LATER_MS keeps the timer (a busy connection re-arms on every flush); it still fires on time', async () => {
