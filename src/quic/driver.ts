@@ -140,7 +140,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
       }
     } catch (e) {
       // An application bug must not take the endpoint down: close this connection only.
-      this.closeQuietly(false, 0x1, `internal error: ${(e as Error).message}`.slice(0, 100));
+      this.closeOnError(e);
     }
     this.isInPass = false;
     if (!isTimer && this.shouldHoldAck()) {
@@ -214,7 +214,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     try {
       return this.maintainCids();
     } catch (e) {
-      this.closeQuietly(false, 0x1, `internal error: ${(e as Error).message}`.slice(0, 100));
+      this.closeOnError(e);
       return true; // the CONNECTION_CLOSE
     }
   }
@@ -292,6 +292,11 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     } catch {
       /* the connection is gone either way */
     }
+  }
+
+  /** Closes with INTERNAL_ERROR (RFC 9000 §20.1) after a throw inside a pass. */
+  private closeOnError(e: unknown): void {
+    this.closeQuietly(false, 0x1, `internal error: ${(e as Error).message}`.slice(0, 100));
   }
 
   private closeQuietly(isApp: boolean, code: number, reason: string): void {
