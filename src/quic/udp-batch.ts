@@ -11,6 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import type dgram from 'node:dgram';
+import { TurnFlush } from '../core/turn-flush.js';
 import type { HostPort } from './path.js';
 
 /** The addon's surface (native/udp/udp.c has the full contract). */
@@ -130,8 +131,10 @@ export class UdpSendBatch {
   private gso: boolean;
   private count = 0;
   private bytes = 0;
-  /** The flush scheduled in case nobody flushes this turn; cleared when someone does. */
-  private safety: NodeJS.Immediate | null = null;
+  /** In case nobody calls flush() this turn (the endpoint does after every burst). */
+  private readonly safety = new TurnFlush(() => {
+    if (!this.isClosed) this.flush();
+  });
   /** Packets given to dgram.send whose callback has not run yet. */
   private pendingDgram = 0;
   private isClosed = false;
@@ -179,8 +182,7 @@ export class UdpSendBatch {
     if (this.dests !== null) this.dests[i] = to;
     this.count = i + 1;
     this.bytes += len;
-    // In case nobody calls flush() this turn (the endpoint does after every burst).
-    this.safety ??= setImmediate(this.safetyFlush);
+    this.safety.arm();
     return true;
   }
 
@@ -188,7 +190,7 @@ export class UdpSendBatch {
   flush(): void {
     const n = this.count;
     if (n === 0) return;
-    this.cancelSafety();
+    this.safety.cancel();
     let sent = 0;
     let errs = 0;
     // Packets handed to dgram earlier (EAGAIN) may still wait in its lookup or libuv's queue:
@@ -245,22 +247,6 @@ export class UdpSendBatch {
     this.pendingDgram--;
     if (err) this.opts.onErrors(1);
   };
-
-  private readonly safetyFlush = (): void => {
-    this.safety = null;
-    if (!this.isClosed) this.flush();
-  };
-
-  /**
-   * A pending immediate makes the next loop iteration poll without blocking and run it: an
-   * idle relay paid one more iteration (and epoll_pwait) after every packet it sent, since
-   * the endpoint's flush had already emptied the batch.
-   */
-  private cancelSafety(): void {
-    if (this.safety === null) return;
-    clearImmediate(this.safety);
-    this.safety = null;
-  }
 
   /** The sockaddr for a destination, parsed once; undefined if host is not an IP literal. */
   private sockaddrOf(to: HostPort): Uint8Array | undefined {

@@ -15,6 +15,7 @@
  * `push()` never throws; packets longer than the device MTU, refused by a full kernel queue,
  * or written after close are dropped and counted in `dropped`.
  */
+import { TurnFlush } from '../core/turn-flush.js';
 import type { TunDevice } from './device.js';
 
 const ARENA_BYTES = 256 * 1024;
@@ -27,8 +28,8 @@ export class TunWriter {
   private readonly lens = new Int32Array(MAX_PACKETS);
   private count = 0;
   private bytes = 0;
-  /** The flush scheduled in case nobody flushes this turn; cleared when someone does. */
-  private safety: NodeJS.Immediate | null = null;
+  /** In case nobody flushes this turn. */
+  private readonly safety = new TurnFlush(() => this.flush());
 
   constructor(private readonly tun: TunDevice) {}
 
@@ -41,19 +42,14 @@ export class TunWriter {
     this.arena.set(pkt, this.bytes);
     this.lens[this.count++] = pkt.length;
     this.bytes += pkt.length;
-    this.safety ??= setImmediate(this.safetyFlush);
+    this.safety.arm();
   }
 
   /** Writes what is queued now. Cheap when empty. */
   flush(): void {
     const n = this.count;
     if (n === 0) return;
-    // A pending immediate would cost an idle process one more loop iteration (an epoll_pwait
-    // that cannot block) after every packet it wrote: drop it, its work is done here.
-    if (this.safety !== null) {
-      clearImmediate(this.safety);
-      this.safety = null;
-    }
+    this.safety.cancel();
     this.count = 0;
     this.bytes = 0;
     if (this.tun.isClosed) {
@@ -71,9 +67,4 @@ export class TunWriter {
     // the QUIC ACK for what we just wrote, not one epoll round trip later (docs/tun.md).
     this.tun.readNow?.();
   }
-
-  private readonly safetyFlush = (): void => {
-    this.safety = null;
-    this.flush();
-  };
 }
