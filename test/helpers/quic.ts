@@ -17,7 +17,8 @@ export function testCert(): Promise<CertBundle> {
   return (certP ??= generateSelfSigned({ names: ['localhost', '127.0.0.1'] }));
 }
 
-export async function echoServer(path: PacketPath, extra: Partial<QuicConfigOptions> = {}, srv: Partial<ServerOptions> = {}) {
+export async function echoServer(path: PacketPath, extra: Partial<QuicConfigOptions> = {}, srv: Partial<ServerOptions> = {},
+  makeApp: () => EchoServerApp = () => new EchoServerApp()) {
   const cert = await testCert();
   const closed: CloseInfo[] = [];
   const conns: QuicConnHandle[] = [];
@@ -27,7 +28,7 @@ export async function echoServer(path: PacketPath, extra: Partial<QuicConfigOpti
       config: createQuicConfig({ isServer: true, alpn: ['echo'], ...cert, ...extra }),
       onConnection: (c) => {
         conns.push(c);
-        const app = new EchoServerApp();
+        const app = makeApp();
         return Object.assign(app, { onClosed: (_c: QuicConnHandle, i: CloseInfo) => closed.push(i) });
       },
       ...srv,
@@ -39,12 +40,14 @@ export async function echoServer(path: PacketPath, extra: Partial<QuicConfigOpti
 /**
  * An echo server and one client connected to it over a MemoryNetwork, `settleMs` after the
  * handshake (≥ 250 gets past the driver's handshake guard on held ACKs, driver.ts holdFrom).
- * ACK delays: the server's default unless given. close() ends both endpoints.
+ * ACK delays: the server's default unless given; serverApp: an EchoServerApp of the test's own.
+ * close() ends both endpoints.
  */
-export async function memoryEchoPair(o: { clientAckDelayMs: number; serverAckDelayMs?: number; settleMs: number }) {
+export async function memoryEchoPair(o: { clientAckDelayMs: number; serverAckDelayMs?: number; settleMs: number;
+  serverApp?: () => EchoServerApp; }) {
   const net = new MemoryNetwork();
   const sp = net.bind('10.0.0.1', 443);
-  const server = await echoServer(sp, o.serverAckDelayMs === undefined ? {} : { ackDelayMs: o.serverAckDelayMs });
+  const server = await echoServer(sp, o.serverAckDelayMs === undefined ? {} : { ackDelayMs: o.serverAckDelayMs }, {}, o.serverApp);
   const client = new QuicEndpoint({ path: net.bind('10.0.0.2') });
   const app = new TestClient();
   const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs: o.clientAckDelayMs }), app });

@@ -9,10 +9,9 @@ import assert from 'node:assert/strict';
 import { QuicEndpoint } from '../../../src/quic/endpoint.js';
 import { MemoryNetwork } from '../../../src/quic/memory-path.js';
 import type { PacketPath } from '../../../src/quic/path.js';
-import { createQuicConfig } from '../../../src/quic/config.js';
 import type { QuicConnHandle } from '../../../src/quic/app.js';
 import { EchoServerApp } from '../../../src/quic/examples/echo.js';
-import { echoServer, testCert, TestClient, clientConfig, within, memoryEchoPair } from '../../helpers/quic.js';
+import { echoServer, TestClient, clientConfig, within, memoryEchoPair } from '../../helpers/quic.js';
 
 /**
  * A datagram the size of tunnel traffic: packets shorter than ~60 bytes count as ACK-only
@@ -74,32 +73,7 @@ class WakingEchoApp extends EchoServerApp {
 }
 
 /** A WakingEchoApp server and a client, both holding ACKs for 1 s, connected and past the handshake guard. */
-async function wakingEchoPair() {
-  const net = new MemoryNetwork();
-  const sp = net.bind('10.0.0.1', 443);
-  const cert = await testCert();
-  let srv: QuicConnHandle | undefined;
-  const server = new QuicEndpoint({
-    path: sp,
-    server: {
-      config: createQuicConfig({ isServer: true, alpn: ['echo'], ...cert, ackDelayMs: 1000 }),
-      onConnection: (c) => {
-        srv = c;
-        return new WakingEchoApp();
-      },
-    },
-  });
-  const client = new QuicEndpoint({ path: net.bind('10.0.0.2') });
-  const app = new TestClient();
-  const conn = client.connect({ peer: sp.local, serverName: 'localhost', config: clientConfig({ ackDelayMs: 1000 }), app });
-  await within(app.established, 5000, 'handshake');
-  await new Promise((r) => setTimeout(r, 250)); // past the handshake guard (driver.ts holdFrom)
-  const close = async () => {
-    await client.close();
-    await server.close();
-  };
-  return { srv: srv!, conn, app, close };
-}
+const wakingEchoPair = () => memoryEchoPair({ serverAckDelayMs: 1000, clientAckDelayMs: 1000, settleMs: 250, serverApp: () => new WakingEchoApp() });
 
 test('the flush after a send that carried the ACK holds nothing (no wake-up 1 ms later to send nothing)', async () => {
   const { srv, conn, app, close } = await wakingEchoPair();
