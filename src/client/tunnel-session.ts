@@ -62,7 +62,8 @@ export class TunnelSession {
       const inner = parts[i + 1]!.endpoint;
       parts[i]!.h3.afterReads = () => inner.flushNow();
     }
-    this.log.info({ addresses: this.addresses, mtu }, 'tunnel up');
+    // mtuProbe: the RFC 9484 §7.2 check of 1280-byte packets ('unanswered': the relay has no echo responder).
+    this.log.info({ addresses: this.addresses, mtu, mtuProbe: this.chain.ip.mtuProbe }, 'tunnel up');
   }
 
   async stop(): Promise<void> {

@@ -5,7 +5,9 @@
  * `ipproto` = `*`) or a scoped one (§4.6), resolves after the 2xx (§4.5) — and, when addresses
  * were requested, after the first ADDRESS_ASSIGN answering them (§4.7.1: an endpoint that needs
  * an address MUST send ADDRESS_REQUEST) — and checks the tunnel MTU (§7.2: with QUIC
- * DATAGRAMs the path must carry 1280-byte packets, else the stream is aborted).
+ * DATAGRAMs the path must carry 1280-byte packets, else the stream is aborted): first against
+ * the QUIC datagram limit, then, with an IPv6 address, end to end with ICMPv6 echoes to
+ * ff02::1 (link-echo.ts).
  *
  * Packets: whole IP packets as Context ID 0 HTTP Datagrams (§6), QUIC DATAGRAMs when negotiated,
  * DATAGRAM capsules otherwise (RFC 9297 §3.5). `sendPacket` drops and counts packets whose
@@ -30,6 +32,7 @@ import {
 } from './connect-ip-capsules.js';
 import { isAllZero, ipBitLen, type IpPrefix, type IpVersion } from './ip-prefix.js';
 import { MasqueSessionError, requestTunnel } from './connect-udp-client.js';
+import { MtuProbe, type MtuProbeResult } from './link-echo.js';
 import {
   CONNECT_IP_HEADROOM, CONNECT_IP_MIN_MTU, buildTimeExceeded, buildTooBig, hasProtocolOverlap, isInPrefixes, isRouted, splitCapsule,
 } from './connect-ip-packet.js';
@@ -52,7 +55,16 @@ export interface ConnectIpOptions {
   capsuleMtu?: number;
   /** Decrement TTL / hop limit on encapsulation (see file header). Default false. */
   isTtlDecremented?: boolean;
+  /**
+   * How long the §7.2 echo probe may take, ms (link-echo.ts); 0 turns it off. Default 1000.
+   * It ends at the first full-size reply (one round trip); only a proxy that answers no echo
+   * at all makes it wait the whole time.
+   */
+  mtuProbeMs?: number;
 }
+
+/** The probe sends a small and a 1280-byte echo request this often until a full-size reply. */
+const PROBE_INTERVAL_MS = 250;
 
 export interface ConnectIpStats {
   txPackets: number;
@@ -82,6 +94,7 @@ export async function openConnectIp(h3: ClientH3Driver, o: ConnectIpOptions): Pr
     isWildcardBare: true,
   }, session);
   await session.start(stream, o.requestAddresses ?? [], o.assignTimeoutMs ?? 5000);
+  await session.checkLinkMtu(o.mtuProbeMs ?? 1000);
   return session;
 }
 
@@ -105,6 +118,14 @@ export class ConnectIpSession implements H3StreamHandler {
   readonly closed: Promise<{ code?: number }>;
   /** Stable code of the local violation that aborted the stream (e.g. ERR_CAPSULE_RANGE_ORDER), else null. */
   closeReason: string | null = null;
+  /**
+   * Verdict of the §7.2 echo probe: 'verified' (1280 bytes crossed both ways), 'unanswered'
+   * (the proxy answers no echo: the QUIC datagram limit is all we know); null when it did not
+   * run (no IPv6 address, DATAGRAM capsules, or turned off). 'failed' never stays open.
+   */
+  mtuProbe: MtuProbeResult | null = null;
+  private probe: MtuProbe | null = null;
+  private wakeProbe: (() => void) | null = null;
   private stream: H3Stream | null = null;
   private isClosed = false;
   private resolveClosed!: (v: { code?: number }) => void;
@@ -165,6 +186,43 @@ export class ConnectIpSession implements H3StreamHandler {
   }
 
   /**
+   * RFC 9484 §7.2 end to end: echo requests to ff02::1 from our IPv6 address, small and
+   * 1280 bytes, until a full-size reply or `ms`. Only "small answered, large not" tears the
+   * tunnel down (H3_REQUEST_CANCELLED, ERR_MASQUE_MTU): a proxy that answers neither (not
+   * every implementation has an echo responder on the link) keeps the tunnel, with
+   * `mtuProbe` 'unanswered', rather than lose interoperability over the probe itself.
+   * @internal called by openConnectIp()
+   */
+  async checkLinkMtu(ms: number): Promise<void> {
+    const v6 = this.addresses.find((a) => a.version === 6);
+    if (ms <= 0 || !v6 || this.isClosed || !this.h3.isDatagramEnabled || !this.h3.quic) return;
+    const probe = (this.probe = new MtuProbe(v6.bytes));
+    for (let n = 0, left = ms; left > 0 && !probe.isVerified && !this.isClosed; n++, left -= PROBE_INTERVAL_MS) {
+      const [small, large] = probe.requests(n);
+      this.sendFramed(this.framed(small), CONNECT_IP_HEADROOM, small.length);
+      // The large one in a later turn: queued together, quiche would put both DATAGRAMs in one
+      // packet, lost or delivered as one, and the small answer would prove nothing. One
+      // event-loop turn lets every QUIC layer (two on two hops) send the small one first.
+      await new Promise((r) => setTimeout(r, 1));
+      if (this.isClosed) break;
+      this.sendFramed(this.framed(large), CONNECT_IP_HEADROOM, large.length);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, PROBE_INTERVAL_MS));
+        this.wakeProbe = () => { clearTimeout(t); resolve(); };
+      });
+      this.wakeProbe = null;
+    }
+    this.probe = null;
+    if (this.isClosed) throw new MasqueSessionError('ERR_MASQUE_RESET', 'masque: tunnel closed during the MTU probe');
+    this.mtuProbe = probe.result();
+    if (this.mtuProbe === 'failed') {
+      this.closeReason = 'ERR_MASQUE_MTU';
+      this.abort(H3_REQUEST_CANCELLED);
+      throw new MasqueSessionError('ERR_MASQUE_MTU', 'masque: 1280-byte IPv6 packets do not cross the tunnel (a small ICMPv6 echo to ff02::1 was answered, the 1280-byte one not; RFC 9484 §7.2)');
+    }
+  }
+
+  /**
    * Largest IP packet that fits one datagram now: QUIC DATAGRAM size minus Quarter Stream ID and
    * Context ID, or `capsuleMtu` without QUIC DATAGRAMs. 0 when closed.
    */
@@ -196,11 +254,7 @@ export class ConnectIpSession implements H3StreamHandler {
   sendPacket(pkt: Uint8Array): boolean {
     if (!this.admit(pkt)) return false;
     const s = this.stream!;
-    if (this.h3.isDatagramEnabled && this.h3.quic) {
-      if (this.scratch.length < CONNECT_IP_HEADROOM + pkt.length) this.scratch = new Uint8Array(CONNECT_IP_HEADROOM + pkt.length);
-      this.scratch.set(pkt, CONNECT_IP_HEADROOM);
-      return this.sendFramed(this.scratch, CONNECT_IP_HEADROOM, pkt.length);
-    }
+    if (this.h3.isDatagramEnabled && this.h3.quic) return this.sendFramed(this.framed(pkt), CONNECT_IP_HEADROOM, pkt.length);
     const payload = new Uint8Array(1 + pkt.length);
     payload.set(pkt, 1); // Context ID 0
     return this.count(s.sendDatagram(payload), pkt.length);
@@ -216,6 +270,13 @@ export class ConnectIpSession implements H3StreamHandler {
     if (!this.h3.isDatagramEnabled || !this.h3.quic || off < CONNECT_IP_HEADROOM) return this.sendPacket(pkt);
     if (!this.admit(pkt)) return false;
     return this.sendFramed(buf, off, len);
+  }
+
+  /** `pkt` copied into the scratch buffer after CONNECT_IP_HEADROOM bytes, for sendFramed. */
+  private framed(pkt: Uint8Array): Uint8Array {
+    if (this.scratch.length < CONNECT_IP_HEADROOM + pkt.length) this.scratch = new Uint8Array(CONNECT_IP_HEADROOM + pkt.length);
+    this.scratch.set(pkt, CONNECT_IP_HEADROOM);
+    return this.scratch;
   }
 
   private sendFramed(buf: Uint8Array, off: number, len: number): boolean {
@@ -308,6 +369,10 @@ export class ConnectIpSession implements H3StreamHandler {
     }
     st.rxPackets++;
     st.rxBytes += pkt.length;
+    if (this.probe !== null && this.probe.take(pkt)) {
+      if (this.probe.isVerified) this.wakeProbe?.();
+      return;
+    }
     this.onPacket?.(pkt);
   }
 
@@ -393,6 +458,7 @@ export class ConnectIpSession implements H3StreamHandler {
   private finish(code: number | undefined): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.wakeProbe?.();
     this.resolveClosed(code === undefined ? {} : { code });
   }
 }

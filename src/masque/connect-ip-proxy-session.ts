@@ -25,6 +25,7 @@ import {
   prefixToRange, splitCapsule, type IpScope,
 } from './connect-ip-packet.js';
 import type { ConnectIpProxy } from './connect-ip-proxy.js';
+import { answerLinkEcho } from './link-echo.js';
 
 /** Capsules buffered while DNS resolution delays the response. */
 const MAX_EARLY_CAPSULES = 32;
@@ -142,6 +143,9 @@ export class IpProxySession implements H3StreamHandler {
       c.dropsBySrc++; // §11: BCP 38 — no ICMP, the source is not the client's
       return;
     }
+    // An echo to ff02::1 is for us, the node at the other end of the link (the client's §7.2
+    // probe): answered before scope and policy, which are about forwarding.
+    if (v === 6 && pkt[24] === 0xff && this.answerLinkEcho(pkt)) return;
     if (!isInScope(pkt, this.scope, true)) {
       c.dropsByScope++;
       return this.answer(buildProhibited(pkt), 'prohibitedSent');
@@ -163,6 +167,19 @@ export class IpProxySession implements H3StreamHandler {
     c.fromClientPackets++;
     c.fromClientBytes += pkt.length;
     this.proxy.o.network.send(pkt); // decapsulation: no TTL change (§7.2)
+  }
+
+  /** True when `pkt` was an Echo Request to ff02::1, answered (or rate-limited). */
+  private answerLinkEcho(pkt: Uint8Array): boolean {
+    const reply = answerLinkEcho(pkt);
+    if (reply === null) return false;
+    if (this.limiter && !this.limiter.allow('up', pkt.length)) {
+      this.proxy.counters.dropsRateLimited++;
+      return true;
+    }
+    this.proxy.counters.linkEchoAnswered++;
+    this.toClient(reply, false);
+    return true;
   }
 
   private isAssignedSource(v: IpVersion, src: Uint8Array): boolean {

@@ -94,6 +94,8 @@ export interface ConnectIpProxyCounters {
   ptbSent: number;
   timeExceededSent: number;
   prohibitedSent: number;
+  /** Echo Requests to ff02::1 answered on the tunnel link (the clients' §7.2 probes, link-echo.ts). */
+  linkEchoAnswered: number;
 }
 
 function newCounters(): ConnectIpProxyCounters {
@@ -101,7 +103,7 @@ function newCounters(): ConnectIpProxyCounters {
     accepted: 0, refused: 0, abortsMtu: 0, capsuleErrors: 0, fromClientPackets: 0, fromClientBytes: 0,
     toClientPackets: 0, toClientBytes: 0, dropsBySrc: 0, dropsByScope: 0, dropsByPolicy: 0, dropsMalformed: 0,
     dropsUnknownContext: 0, dropsNotReady: 0, dropsNoSession: 0, dropsTooBig: 0, dropsSend: 0, dropsTtl: 0, dropsRateLimited: 0,
-    ptbSent: 0, timeExceededSent: 0, prohibitedSent: 0,
+    ptbSent: 0, timeExceededSent: 0, prohibitedSent: 0, linkEchoAnswered: 0,
   };
 }
 

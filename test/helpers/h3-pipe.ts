@@ -42,6 +42,8 @@ export class FakeQuic implements QuicConnHandle {
   closeInfo: { isApp: boolean; code: number; reason: string } | null = null;
   streamWindow: number;
   readonly isDgramEnabled: boolean;
+  /** Largest DATAGRAM this side sends (what quiche's dgramMaxWritableLen reports). */
+  maxDgramBytes = 1200;
   private readonly inFlight = new Map<number, number>();
   private woken = 0;
 
@@ -154,7 +156,7 @@ export class FakeQuic implements QuicConnHandle {
   }
 
   dgramSend(data: Uint8Array): boolean {
-    if (!this.other.isDgramEnabled || data.length > 1200) return false;
+    if (!this.other.isDgramEnabled || data.length > this.maxDgramBytes) return false;
     this.other.dgramsIn.push(data.slice());
     return true;
   }
@@ -167,7 +169,7 @@ export class FakeQuic implements QuicConnHandle {
   }
 
   dgramMaxWritableLen(): number | null {
-    return this.other.isDgramEnabled ? 1200 : null;
+    return this.other.isDgramEnabled ? this.maxDgramBytes : null;
   }
 
   wake(): void {

@@ -14,6 +14,8 @@ import { buildIcmpEcho } from '../../src/wire/icmp.js';
 import { MemoryIpNetwork } from '../helpers/memory-ip-network.js';
 import { loopbackProxy, h3Client, until, UDP_TEMPLATE, IP_TEMPLATE } from '../helpers/masque-harness.js';
 import { within } from '../helpers/quic.js';
+import { UdpPath } from '../../src/quic/udp-path.js';
+import type { HostPort, PacketPath } from '../../src/quic/path.js';
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -61,6 +63,9 @@ test('CONNECT-IP over loopback QUIC: assignment, ICMP echo (both families), zero
   try {
     const s = await openConnectIp(c.h3, { template: IP_TEMPLATE, requestAddresses: ['v4', 'v6'] });
     assert.equal(s.addresses.length, 2);
+    // RFC 9484 §7.2: a 1280-byte echo to ff02::1 crossed both ways before the open resolved.
+    assert.equal(s.mtuProbe, 'verified');
+    assert.ok(ip.counters.linkEchoAnswered >= 1);
     const mtu = c.h3.quic!.dgramMaxWritableLen()! - 2; // QUIC DATAGRAM payload − QSID − Context ID
     assert.equal(s.mtu, mtu);
     assert.ok(mtu >= 1280); // RFC 9484 §7.2
@@ -88,6 +93,40 @@ test('CONNECT-IP over loopback QUIC: assignment, ICMP echo (both families), zero
     s.close();
     await until(() => ip.activeSessions === 0, 2000, 'proxy session end');
     assert.equal(pool4.size + pool6.size, 0);
+  } finally {
+    await c.ep.close({ graceMs: 50 });
+  }
+});
+
+/** A UdpPath whose sends above `limit` bytes vanish once a limit is set: a path-MTU black hole. */
+class BlackHolePath implements PacketPath {
+  limit = Infinity;
+  dropped = 0;
+  constructor(private readonly inner: UdpPath) {}
+  get local(): HostPort { return this.inner.local; }
+  send(pkt: Uint8Array, to: HostPort): void {
+    if (pkt.length > this.limit) this.dropped++;
+    else this.inner.send(pkt, to);
+  }
+  onReceive(h: (pkt: Uint8Array, from: HostPort) => void): void { this.inner.onReceive(h); }
+  flush(): void { this.inner.flush?.(); }
+  close(): void { this.inner.close(); }
+}
+
+test('CONNECT-IP over a path that drops 1280-byte packets after the handshake → ERR_MASQUE_MTU (RFC 9484 §7.2)', async () => {
+  const path = new BlackHolePath(await UdpPath.bind({ host: '127.0.0.1', port: 0 }));
+  const c = await h3Client(proxy.local, { path });
+  try {
+    // QUIC still believes in its configured packet size: the datagram limit passes the check.
+    assert.ok(c.h3.quic!.dgramMaxWritableLen()! - 2 >= 1280);
+    path.limit = 1300;
+    const before = ip.counters.linkEchoAnswered;
+    const err = await openConnectIp(c.h3, { template: IP_TEMPLATE, requestAddresses: ['v4', 'v6'], mtuProbeMs: 600 }).catch((e) => e);
+    assert.equal(err.code, 'ERR_MASQUE_MTU');
+    assert.ok(path.dropped >= 3, `the 1280-byte probes were lost (${path.dropped})`);
+    assert.ok(ip.counters.linkEchoAnswered >= before + 1, 'the small probes were answered');
+    await until(() => ip.activeSessions === 0, 2000, 'proxy session end');
+    assert.equal(pool4.size + pool6.size, 0, 'the torn-down tunnel gave its addresses back');
   } finally {
     await c.ep.close({ graceMs: 50 });
   }

@@ -47,9 +47,11 @@ test('without a tunnel the client cannot reach the server', async () => {
 });
 
 test('two hops: ping and TCP through ingress and egress; each relay sees only its side', async () => {
-  const c = await lab.startClient(lab.clientConfig());
+  const c = await lab.startClient(lab.clientConfig(), ['--log-level', 'info']);
   try {
     assert.deepEqual((c.state!.chain as Array<{ role: string }>).map((h) => h.role), ['ingress', 'egress']);
+    // RFC 9484 §7.2: a 1280-byte ICMPv6 echo crossed both hops (inner QUIC in the outer tunnel) and back.
+    assert.ok(c.output.some((l) => l.includes('"msg":"tunnel up"') && l.includes('"mtuProbe":"verified"')), c.output.join('\n'));
     const p = await ping(tb.addr.server.v4, 5);
     assert.equal(p.received, 5, 'every ping answered through the tunnel');
     const mbps = await iperf(2);

@@ -16,8 +16,12 @@ import { IP_TEMPLATE } from '../../helpers/masque-harness.js';
 const hex = (s: string) => Uint8Array.from(s.replace(/\s+/g, '').match(/../g)!.map((x) => parseInt(x, 16)));
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-/** A server that answers 200 and lets the test script capsules; records what the client sends. */
-function scripted(o: { dgram?: boolean; status?: number } = {}) {
+/**
+ * A server that answers 200 and lets the test script capsules; records what the client sends.
+ * `maxDgram`: the DATAGRAM size both sides carry (FakeQuic's default 1200 is below §7.2's 1280);
+ * `answer`: the server's reply to each IP packet in a datagram (null: none).
+ */
+function scripted(o: { dgram?: boolean; status?: number; maxDgram?: number; answer?: (pkt: Uint8Array) => Uint8Array | null } = {}) {
   const got: { fields: FieldLine[][]; capsules: string[]; dgrams: string[]; stream: H3Stream | null } = { fields: [], capsules: [], dgrams: [], stream: null };
   const srv = new ServerH3Driver({
     settings: { enableConnectProtocol: true, h3Datagram: true },
@@ -26,14 +30,20 @@ function scripted(o: { dgram?: boolean; status?: number } = {}) {
       got.stream = s;
       s.handler = {
         onCapsule: (_s, t, v) => got.capsules.push(`${t.toString(16).padStart(2, '0')}:${toHex(v)}`),
-        onDatagram: (_s, p) => got.dgrams.push(toHex(p)),
+        onDatagram: (_s, p) => {
+          got.dgrams.push(toHex(p));
+          const reply = o.answer?.(p.subarray(1));
+          if (reply) s.sendDatagram(Uint8Array.of(0, ...reply));
+        },
       };
       s.respond([[':status', String(o.status ?? 200)], ['capsule-protocol', '?1']]);
     },
   });
   const cli = new ClientH3Driver({ settings: { h3Datagram: true } });
   const isDgram = o.dgram ?? false;
-  const pipe = new H3Pipe(cli, srv, { clientDgram: isDgram, serverDgram: isDgram }).start();
+  const pipe = new H3Pipe(cli, srv, { clientDgram: isDgram, serverDgram: isDgram });
+  if (o.maxDgram) pipe.cq.maxDgramBytes = pipe.sq.maxDgramBytes = o.maxDgram;
+  pipe.start();
   const turn = async () => { await new Promise((r) => setImmediate(r)); pipe.advance(); };
   const pump = async <T>(p: Promise<T>): Promise<T> => {
     let isDone = false;
@@ -202,4 +212,97 @@ test('ADDRESS_ASSIGN that never comes → ERR_MASQUE_TIMEOUT and the session clo
   assert.equal(err.code, 'ERR_MASQUE_TIMEOUT');
   await h.turn();
   assert.ok(h.pipe.sq.inStreams.get(0)?.fin, 'the session ended its side of the stream');
+});
+
+// ---- RFC 9484 §7.2: the 1280-byte echo probe to ff02::1 (src/masque/link-echo.ts) ----
+
+/**
+ * Opens a full tunnel over QUIC DATAGRAMs of 1400 bytes with a v4 and a v6 address
+ * (192.0.2.11, 2001:db8::b); `answer` plays the proxy's side of the link. Runs the pipe on a
+ * 2 ms interval: the probe waits on real timers.
+ */
+async function openProbed(answer: (pkt: Uint8Array) => Uint8Array | null, mtuProbeMs = 600, dgram = true) {
+  const h = scripted({ dgram, maxDgram: 1400, answer });
+  const keepAlive = setInterval(() => h.pipe.advance(), 2);
+  const started = Date.now();
+  const p = openConnectIp(h.cli, { template: IP_TEMPLATE, requestAddresses: ['v4', 'v6'], mtuProbeMs });
+  p.catch(() => undefined);
+  for (let i = 0; i < 10 && !h.got.capsules.length; i++) await h.turn();
+  // ADDRESS_ASSIGN: id 1 → 192.0.2.11/32, id 2 → 2001:db8::b/128
+  h.got.stream!.writeCapsule(0x01, hex('01 04 c000020b 20' + '02 06 20010db8 0000000000000000000000 0b 80'));
+  const r = await p.then((s) => ({ s, err: null }), (err) => ({ s: null, err }));
+  clearInterval(keepAlive);
+  return { ...h, ...r, ms: Date.now() - started };
+}
+
+const ME6 = hex('20010db80000000000000000000000' + '0b');
+const echoSizes = (dgrams: string[]) => dgrams.map((d) => d.length / 2 - 1).filter((n) => n !== 0);
+
+test('§7.2 probe: small and 1280-byte echo requests to ff02::1; a full-size reply verifies the link at once', async () => {
+  const { answerLinkEcho } = await import('../../../src/masque/link-echo.js');
+  const h = await openProbed(answerLinkEcho);
+  assert.equal(h.err, null);
+  assert.equal(h.s!.mtuProbe, 'verified');
+  assert.ok(h.ms < 250, `one round trip, not the whole probe time (${h.ms} ms)`);
+  // First attempt: the small request (8 bytes of data) then the 1280-byte one, both from our v6 address.
+  const sent = h.got.dgrams.map((d) => hex(d).subarray(1));
+  assert.deepEqual(sent.map((p) => p.length), [56, 1280]);
+  for (const p of sent) {
+    assert.deepEqual(p.subarray(8, 24), ME6);
+    assert.equal(toHex(p.subarray(24, 40)), 'ff020000000000000000000000000001');
+    assert.equal(p[40], 128); // Echo Request
+  }
+  assert.deepEqual([sent[0][46], sent[0][47], sent[1][46], sent[1][47]], [0, 0, 0, 1]); // sequence 0 small, 1 large
+  // The replies are the session's own: counted, never handed to the host.
+  const local: Uint8Array[] = [];
+  h.s!.onPacket = (p) => local.push(p);
+  assert.equal(h.s!.stats.rxPackets, 2);
+  assert.equal(local.length, 0);
+  assert.equal(h.s!.isOpen, true);
+});
+
+test('§7.2 probe: small echoes answered, 1280-byte ones lost → ERR_MASQUE_MTU, stream cancelled', async () => {
+  const { answerLinkEcho } = await import('../../../src/masque/link-echo.js');
+  const h = await openProbed((p) => (p.length < 1280 ? answerLinkEcho(p) : null));
+  assert.equal(h.err?.code, 'ERR_MASQUE_MTU');
+  assert.match(h.err.message, /1280-byte IPv6 packets do not cross the tunnel/);
+  assert.ok(h.ms >= 550, `the whole probe time before giving up (${h.ms} ms)`);
+  // Every 250 ms a new pair: 600 ms → attempts at 0, 250, 500.
+  assert.deepEqual(echoSizes(h.got.dgrams), [56, 1280, 56, 1280, 56, 1280]);
+  await h.turn();
+  assert.ok(h.pipe.cq.shutdowns.some((x) => x.endsWith(`:${H3_REQUEST_CANCELLED}`)));
+});
+
+test('§7.2 probe: a proxy that answers no echo keeps the tunnel (unanswered); capsules and probe off skip it', async () => {
+  const h = await openProbed(() => null, 300);
+  assert.equal(h.err, null);
+  assert.equal(h.s!.mtuProbe, 'unanswered');
+  assert.equal(h.s!.isOpen, true);
+  assert.deepEqual(echoSizes(h.got.dgrams), [56, 1280, 56, 1280]);
+  const off = await openProbed(() => null, 0);
+  assert.equal(off.s!.mtuProbe, null);
+  assert.deepEqual(off.got.dgrams, []);
+  // DATAGRAM capsules (no QUIC DATAGRAMs): no datagram size limit to verify.
+  const c = await openProbed(() => null, 300, false);
+  assert.equal(c.s!.mtuProbe, null);
+  assert.deepEqual(c.got.dgrams, []);
+});
+
+test('§7.2 probe: a reply with another id, a short "large" reply or a bad checksum does not verify', async () => {
+  const { MtuProbe, answerLinkEcho } = await import('../../../src/masque/link-echo.js');
+  const probe = new MtuProbe(ME6, 0x1234);
+  const [small, large] = probe.requests(0);
+  const reply = (req: Uint8Array) => answerLinkEcho(req)!;
+  const otherId = new MtuProbe(ME6, 0x4321).requests(0)[1];
+  assert.equal(probe.take(reply(otherId)), false);
+  const bad = reply(large);
+  bad[100] ^= 1;
+  assert.equal(probe.take(bad), false, 'bad checksum');
+  const truncated = reply(buildIcmpEcho({ src: ME6, dst: hex('ff020000000000000000000000000001'), id: 0x1234, seq: 1, payload: new Uint8Array(100) }));
+  assert.equal(probe.take(truncated), true, 'ours, consumed');
+  assert.equal(probe.result(), 'unanswered', 'a short odd-sequence reply is not the 1280-byte one');
+  assert.equal(probe.take(reply(small)), true);
+  assert.equal(probe.result(), 'failed');
+  assert.equal(probe.take(reply(large)), true);
+  assert.equal(probe.result(), 'verified');
 });

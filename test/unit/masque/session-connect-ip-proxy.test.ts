@@ -201,3 +201,37 @@ test('routes configuration is validated (RFC 9484 §4.7.3 MUST NOT send overlapp
     ],
   }), { code: 'ERR_MASQUE_CONFIG' });
 });
+
+test('§7.2 link echo: an Echo Request to ff02::1 is answered by the proxy from fe80::1, before scope and policy', async () => {
+  const h = setup();
+  // Scoped to IPv4 UDP: neither scope nor policy would let ff02::1 through.
+  const s = await h.pump(openConnectIp(h.cli, { template: IP_TEMPLATE, target: '192.0.2.0/24', ipproto: 17, requestAddresses: ['v6'] }));
+  await h.settle();
+  const me = s.addresses[0].bytes;
+  const allNodes = hex('ff020000000000000000000000000001');
+  const got: Uint8Array[] = [];
+  s.onPacket = (p) => got.push(p.slice());
+  const send = (p: Uint8Array) => h.cli.conn.sendDatagram(s.streamId, Uint8Array.of(0, ...p));
+  const data = Uint8Array.from({ length: 40 }, (_, i) => i);
+  send(buildIcmpEcho({ src: me, dst: allNodes, id: 0xbeef, seq: 3, payload: data }));
+  await h.settle();
+  assert.equal(got.length, 1);
+  const r = got[0];
+  assert.equal(Buffer.from(r.subarray(8, 24)).toString('hex'), 'fe800000000000000000000000000001');
+  assert.deepEqual(r.subarray(24, 40), me);
+  assert.deepEqual([r[40], r[41], (r[44] << 8) | r[45], (r[46] << 8) | r[47]], [129, 0, 0xbeef, 3]); // Echo Reply, same id and seq
+  assert.deepEqual(r.subarray(48), data);
+  assert.equal(internetChecksum(r, 40, r.length - 40, pseudoHeaderSum(r, 0, 58, r.length - 40)), 0);
+  assert.equal(h.ip.counters.linkEchoAnswered, 1);
+  // Not answered: a forged source (dropped first), another multicast group, a bad checksum.
+  send(buildIcmpEcho({ src: ip6([0xfd00, 0x6d61, 0x7371, 0, 0, 0, 0, 0x99]), dst: allNodes, id: 1, seq: 1 }));
+  send(buildIcmpEcho({ src: me, dst: hex('ff020000000000000000000000000002'), id: 1, seq: 2 }));
+  const bad = buildIcmpEcho({ src: me, dst: allNodes, id: 1, seq: 3 });
+  bad[42] ^= 0xff;
+  send(bad);
+  await h.settle();
+  assert.equal(got.length, 1);
+  assert.equal(h.ip.counters.linkEchoAnswered, 1);
+  assert.equal(h.ip.counters.dropsBySrc, 1);
+  assert.equal(h.network.sent.length, 0, 'nothing reached the network');
+});
