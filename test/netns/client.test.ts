@@ -163,6 +163,28 @@ test('a relay that crashes and restarts: the client is back within 2 s', async (
   });
 });
 
+test('a link between the relays that drops full-size packets toward the client: connect fails with ERR_MASQUE_MTU (RFC 9484 §7.2)', async () => {
+  // The egress answers the client's inner QUIC connection over UDP to the ingress: drop those
+  // packets above 1250 bytes of IP. The handshake passes (quiche's server sends nothing over
+  // 1200 bytes of UDP payload in it); the 1280-byte echo reply (an inner packet of ~1322)
+  // does not. A narrower return path (a PPPoE line, a carrier tunnel) behaves like this.
+  const dev = tb.links['ingress-egress'].rightDev;
+  const rules = ['table inet mq_mtu {', '  chain out {', '    type filter hook postrouting priority 0; policy accept;',
+    `    oifname "${dev}" udp sport 4433 ip length > 1250 counter drop`, '  }', '}'].join('\n');
+  await tb.exec('egress', 'nft', ['-f', '-'], { input: rules + '\n' });
+  try {
+    const err = await lab.startClient(lab.clientConfig()).then((c) => lab.stopClient(c).then(() => null), (e: Error) => e);
+    assert.ok(err, 'the client must not report connected');
+    assert.match(err.message, /ERR_MASQUE_MTU/);
+    const counted = await tb.exec('egress', 'nft', ['list', 'table', 'inet', 'mq_mtu']);
+    assert.match(counted.stdout, /counter packets [1-9]/, 'the 1280-byte replies met the black hole');
+  } finally {
+    await tb.exec('egress', 'nft', ['delete', 'table', 'inet', 'mq_mtu']);
+  }
+  // The same chain without the black hole: the probe passes and the tunnel carries traffic.
+  await withClient(lab.clientConfig(), async () => assert.ok((await pings(3)) >= 2));
+});
+
 test('kill switch: with the relays dead nothing leaves outside the tunnel; disconnect removes it', async () => {
   const c = await lab.startClient(lab.clientConfig({ killSwitch: true }));
   try {
