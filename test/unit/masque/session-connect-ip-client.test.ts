@@ -306,3 +306,25 @@ test('§7.2 probe: a reply with another id, a short "large" reply or a bad check
   assert.equal(probe.take(reply(large)), true);
   assert.equal(probe.result(), 'verified');
 });
+
+test('§7.2 probe: every single-bit corruption and truncation of a request or reply is refused, never thrown', async () => {
+  const { MtuProbe, answerLinkEcho } = await import('../../../src/masque/link-echo.js');
+  const probe = new MtuProbe(ME6, 0x1234);
+  const large = probe.requests(0)[1];
+  const reply = answerLinkEcho(large)!;
+  let refused = 0;
+  for (const [pkt, check] of [[large, (p: Uint8Array) => answerLinkEcho(p) === null], [reply, (p: Uint8Array) => !probe.take(p)]] as const) {
+    // Bytes 8 on (addresses and ICMPv6) are covered by the checksum with its pseudo-header.
+    for (let i = 8; i < pkt.length; i++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const p = pkt.slice();
+        p[i] ^= 1 << bit;
+        assert.ok(check(p), `byte ${i} bit ${bit}`);
+        refused++;
+      }
+    }
+    for (let len = 0; len < pkt.length; len++) assert.ok(check(pkt.subarray(0, len)), `cut to ${len}`);
+  }
+  assert.equal(refused, 2 * (1280 - 8) * 8);
+  assert.equal(probe.result(), 'unanswered', 'nothing corrupted counted as an answer');
+});
