@@ -243,8 +243,8 @@ test('§7.2 probe: small and 1280-byte echo requests to ff02::1; a full-size rep
   const h = await openProbed(answerLinkEcho);
   assert.equal(h.err, null);
   assert.equal(h.s!.mtuProbe, 'verified');
-  assert.ok(h.ms < 250, `one round trip, not the whole probe time (${h.ms} ms)`);
-  // First attempt: the small request (8 bytes of data) then the 1280-byte one, both from our v6 address.
+  // Only the first attempt went out (the probe ended at the reply, not at the 250 ms re-send):
+  // the small request (8 bytes of data), then the 1280-byte one, both from our v6 address.
   const sent = h.got.dgrams.map((d) => hex(d).subarray(1));
   assert.deepEqual(sent.map((p) => p.length), [56, 1280]);
   for (const p of sent) {
