@@ -11,8 +11,8 @@
  *
  * Both halves live here: the proxy's echo responder on the tunnel link (`answerLinkEcho`),
  * and the client's probe (`MtuProbe`): a small and a 1280-byte request together, so that
- * "the link drops 1280-byte packets" (the small one answered) is told apart from "this
- * proxy does not answer echoes" (neither answered).
+ * "the link drops 1280-byte packets" (small ones answered, no large one) is told apart from
+ * "this proxy does not answer echoes" (nothing answered).
  */
 import { internetChecksum, pseudoHeaderSum } from '../wire/checksum.js';
 import { ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, buildIcmpEcho } from '../wire/icmp.js';
@@ -74,7 +74,8 @@ export type MtuProbeResult = 'verified' | 'failed' | 'unanswered';
  */
 export class MtuProbe {
   private readonly id: number;
-  private isSmallAnswered = false;
+  /** Attempts whose small request was answered. */
+  private readonly smallAnswered = new Set<number>();
   private isLargeAnswered = false;
 
   constructor(private readonly src: Uint8Array, id = Math.floor(Math.random() * 0x10000)) {
@@ -97,7 +98,8 @@ export class MtuProbe {
     const at = icmpv6At(pkt, ICMPV6_ECHO_REPLY);
     if (at < 0 || ((pkt[at + 4] << 8) | pkt[at + 5]) !== this.id) return false;
     for (let i = 0; i < 16; i++) if (pkt[24 + i] !== this.src[i]) return false;
-    if ((pkt[at + 7] & 1) === 0) this.isSmallAnswered = true;
+    const seq = (pkt[at + 6] << 8) | pkt[at + 7];
+    if ((seq & 1) === 0) this.smallAnswered.add(seq);
     else if (pkt.length === IPV6_MIN_MTU) this.isLargeAnswered = true;
     return true;
   }
@@ -106,9 +108,14 @@ export class MtuProbe {
     return this.isLargeAnswered;
   }
 
-  /** The verdict once the time is up. */
+  /**
+   * The verdict once the time is up. 'failed' needs the small requests of two attempts
+   * answered and no large one: the large request of the first went out before the small one
+   * of the second came back, so its answer had time on any round-trip time; and random loss
+   * must then have taken every large answer while sparing two small ones.
+   */
   result(): MtuProbeResult {
     if (this.isLargeAnswered) return 'verified';
-    return this.isSmallAnswered ? 'failed' : 'unanswered';
+    return this.smallAnswered.size >= 2 ? 'failed' : 'unanswered';
   }
 }
