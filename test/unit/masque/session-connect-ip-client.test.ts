@@ -273,6 +273,15 @@ test('§7.2 probe: small echoes answered, 1280-byte ones lost → ERR_MASQUE_MTU
   assert.ok(h.pipe.cq.shutdowns.some((x) => x.endsWith(`:${H3_REQUEST_CANCELLED}`)));
 });
 
+test('§7.2 probe: large answers lost twice (random loss), the third attempt verifies', async () => {
+  const { answerLinkEcho } = await import('../../../src/masque/link-echo.js');
+  let large = 0;
+  const h = await openProbed((p) => (p.length === 1280 && ++large <= 2 ? null : answerLinkEcho(p)));
+  assert.equal(h.err, null);
+  assert.equal(h.s!.mtuProbe, 'verified');
+  assert.deepEqual(echoSizes(h.got.dgrams), Array(3).fill([56, 1280]).flat());
+});
+
 test('§7.2 probe: a proxy that answers no echo keeps the tunnel (unanswered); capsules and probe off skip it', async () => {
   const h = await openProbed(() => null, 300);
   assert.equal(h.err, null);
