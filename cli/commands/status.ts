@@ -57,6 +57,13 @@ function statsLine(st: TunnelStats): string {
   return `rtt ${rtt}  ↑ ${formatBytes(st.bytesUp)}  ↓ ${formatBytes(st.bytesDown)}`;
 }
 
+/** What the RFC 9484 §7.2 probe says of the MTU (docs/protocol/mtu.md). */
+const MTU_PROBE_NOTE: Record<string, string> = {
+  verified: ' (1280-byte packets verified end to end)',
+  unanswered: ' (not verified: the relay answers no echo)',
+  null: '',
+};
+
 /** The human form of `status`. */
 export function printStatus(out: Output, s: TunnelState, st: StatusResponse['stats']): void {
   const row = (k: string, v: string): void => out.line(`${(k + ':').padEnd(11)}${v}`);
@@ -66,6 +73,7 @@ export function printStatus(out: Output, s: TunnelState, st: StatusResponse['sta
   row('chain', s.chain.map((h) => `${h.name ?? h.role} (${h.address})`).join(' → '));
   row('addresses', s.addresses.join(', '));
   row('routes', s.routes.join(', '));
+  if (s.mtu !== undefined) row('mtu', `${s.mtu}${MTU_PROBE_NOTE[s.mtuProbe ?? 'null']}`);
   row('rtt', st.rttMs === null ? '-' : `${st.rttMs.toFixed(1)} ms`);
   row('traffic', `↑ ${formatBytes(st.bytesUp)} (${st.packetsUp} pkts)  ↓ ${formatBytes(st.bytesDown)} (${st.packetsDown} pkts)`);
   row('uptime', st.uptimeMs === null ? '-' : formatDuration(st.uptimeMs));

@@ -183,7 +183,10 @@ export class Engine implements TunnelBackend {
     }
     this.session = session;
     this.connectedAt = Date.now();
-    this.setState({ state: 'connected', chain: chain.hops, addresses: session.addresses, routes: session.routes, since: new Date().toISOString() });
+    this.setState({
+      state: 'connected', chain: chain.hops, addresses: session.addresses, routes: session.routes, since: new Date().toISOString(),
+      mtu: session.mtu, mtuProbe: chain.ip.mtuProbe,
+    });
     this.armWatchdog(gen, plan);
     void chain.closed.then(() => this.onLost(gen));
   }

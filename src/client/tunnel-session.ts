@@ -20,6 +20,8 @@ export class TunnelSession {
   readonly pump: Pump;
   addresses: string[] = [];
   routes: string[] = [];
+  /** The TUN's MTU, set by start(). */
+  mtu = 0;
   private applied?: AppliedConfig;
   private dns?: AppliedDns;
 
@@ -35,7 +37,7 @@ export class TunnelSession {
 
   async start(relayAddress: string): Promise<void> {
     const ip = this.chain.ip;
-    const mtu = Math.max(1280, Math.min(this.cfg.tun.mtu, ip.mtu));
+    const mtu = (this.mtu = Math.max(1280, Math.min(this.cfg.tun.mtu, ip.mtu)));
     this.addresses = ip.addresses.map((a) => formatIpPrefix(a));
     const isFull = this.cfg.routing.mode === 'full';
     const include = isFull ? [] : this.cfg.routing.include;

@@ -44,7 +44,15 @@ export interface ChainHop {
 export type TunnelState =
   | { state: 'disconnected' }
   | { state: 'connecting'; stage: ConnectStage }
-  | { state: 'connected'; chain: ChainHop[]; addresses: string[]; routes: string[]; since: string }
+  | {
+    state: 'connected'; chain: ChainHop[]; addresses: string[]; routes: string[]; since: string;
+    /**
+     * The TUN's MTU, and whether 1280-byte packets were seen crossing the whole chain (RFC 9484
+     * §7.2 probe: 'verified'; 'unanswered': the relay answers no echo; null: not probed, e.g. no
+     * IPv6 address). Optional: a daemon of an earlier version does not send them.
+     */
+    mtu?: number; mtuProbe?: 'verified' | 'unanswered' | null;
+  }
   | { state: 'reconnecting'; attempt: number; stage: ConnectStage }
   | { state: 'error'; code: string; message: string };
 

@@ -125,9 +125,9 @@ export class ConnectIpSession implements H3StreamHandler {
   /**
    * Verdict of the §7.2 echo probe: 'verified' (1280 bytes crossed both ways), 'unanswered'
    * (the proxy answers no echo: the QUIC datagram limit is all we know); null when it did not
-   * run (no IPv6 address, DATAGRAM capsules, or turned off). 'failed' never stays open.
+   * run (no IPv6 address, DATAGRAM capsules, or turned off). A failed probe closes the session.
    */
-  mtuProbe: MtuProbeResult | null = null;
+  mtuProbe: Exclude<MtuProbeResult, 'failed'> | null = null;
   private probe: MtuProbe | null = null;
   private wakeProbe: (() => void) | null = null;
   private stream: H3Stream | null = null;
@@ -218,12 +218,13 @@ export class ConnectIpSession implements H3StreamHandler {
     }
     this.probe = null;
     if (this.isClosed) throw new MasqueSessionError('ERR_MASQUE_RESET', 'masque: tunnel closed during the MTU probe');
-    this.mtuProbe = probe.result();
-    if (this.mtuProbe === 'failed') {
+    const verdict = probe.result();
+    if (verdict === 'failed') {
       this.closeReason = 'ERR_MASQUE_MTU';
       this.abort(H3_REQUEST_CANCELLED);
       throw new MasqueSessionError('ERR_MASQUE_MTU', 'masque: 1280-byte IPv6 packets do not cross the tunnel (small ICMPv6 echoes to ff02::1 were answered, the 1280-byte ones not; RFC 9484 §7.2)');
     }
+    this.mtuProbe = verdict;
   }
 
   /**

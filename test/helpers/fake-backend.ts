@@ -91,6 +91,8 @@ export class FakeBackend implements TunnelBackend {
       addresses: ['100.64.0.2/32', 'fd00:6d61:7371::2/128'],
       routes: ['0.0.0.0/0', '::/0'],
       since: new Date(this.connectedAt).toISOString(),
+      mtu: 1307,
+      mtuProbe: 'verified',
     });
   }
 

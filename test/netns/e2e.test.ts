@@ -51,6 +51,9 @@ test('two hops: ping and TCP through ingress and egress; each relay sees only it
   try {
     assert.deepEqual((c.state!.chain as Array<{ role: string }>).map((h) => h.role), ['ingress', 'egress']);
     // RFC 9484 §7.2: a 1280-byte ICMPv6 echo crossed both hops (inner QUIC in the outer tunnel) and back.
+    // The connected state says so, and so does the client's log.
+    assert.equal(c.state!.mtuProbe, 'verified');
+    assert.ok((c.state!.mtu as number) >= 1280);
     assert.ok(c.output.some((l) => l.includes('"msg":"tunnel up"') && l.includes('"mtuProbe":"verified"')), c.output.join('\n'));
     const p = await ping(tb.addr.server.v4, 5);
     assert.equal(p.received, 5, 'every ping answered through the tunnel');
