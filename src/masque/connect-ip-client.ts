@@ -192,9 +192,9 @@ export class ConnectIpSession implements H3StreamHandler {
   /**
    * RFC 9484 §7.2 end to end: echo requests to ff02::1 from our IPv6 address, small and
    * 1280 bytes, until a full-size reply or `ms`. Only "small ones answered, no large one"
-   * (MtuProbe.result) tears the tunnel down (H3_REQUEST_CANCELLED, ERR_MASQUE_MTU): a proxy that answers neither (not
-   * every implementation has an echo responder on the link) keeps the tunnel, with
-   * `mtuProbe` 'unanswered', rather than lose interoperability over the probe itself.
+   * (MtuProbe.result) tears the tunnel down (H3_REQUEST_CANCELLED, ERR_MASQUE_MTU). A proxy
+   * that answers nothing (not every implementation has an echo responder on the link) keeps
+   * the tunnel, with `mtuProbe` 'unanswered', rather than lose interoperability over the probe.
    * @internal called by openConnectIp()
    */
   async checkLinkMtu(ms: number): Promise<void> {

@@ -19,17 +19,17 @@ import { ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, buildIcmpEcho } from '../wire/i
 import { IPV6_HEADER_BYTES, IPV6_MIN_MTU, IP_PROTO_ICMPV6, ipTotalLength } from '../wire/ip.js';
 
 /** ff02::1, the link-local all-nodes multicast address (RFC 4291 §2.7.1). */
-export const ALL_NODES = Uint8Array.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+const ALL_NODES = Uint8Array.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 /**
  * The proxy's own address on every tunnel link: fe80::1. RFC 4443 §4.2: a reply to a
  * multicast Echo Request comes from a unicast address of the receiving interface; a tunnel
  * has no link-local address of its own (RFC 9484 §7.1), so the proxy uses this one.
  */
-export const PROXY_LINK_ADDRESS = Uint8Array.from([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+const PROXY_LINK_ADDRESS = Uint8Array.from([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
 
 const ICMP_HEADER_BYTES = 8;
 /** Data of the large probe: 40 (IPv6) + 8 (ICMPv6) + 1232 = the 1280-byte minimum link MTU. */
-export const PROBE_DATA_BYTES = IPV6_MIN_MTU - IPV6_HEADER_BYTES - ICMP_HEADER_BYTES;
+const PROBE_DATA_BYTES = IPV6_MIN_MTU - IPV6_HEADER_BYTES - ICMP_HEADER_BYTES;
 /** Data of the small probe: a packet any working tunnel carries. */
 const SMALL_DATA_BYTES = 8;
 
