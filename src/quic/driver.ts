@@ -133,7 +133,9 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     this.isInPass = true;
     try {
       if (!this.hasEstablished && c.isEstablished()) this.establish();
-      if (this.hasEstablished && !c.isClosed()) {
+      // Without news the connection cannot have closed since the last pass: quiche closes only
+      // inside recv, onTimeout or send, and the pass after each asks (and finishes the driver).
+      if (this.hasEstablished && (!hasNews || !c.isClosed())) {
         // isReadable() also counts queued DATAGRAMs (quiche: readable streams or a front datagram).
         if (hasNews && c.isReadable()) this.app.processReads(this);
         this.app.processWrites?.(this);

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { memoryEchoPair } from '../../helpers/quic.js';
 
-const WATCHED = ['send', 'recv', 'retiredScidNext', 'pathEventNext', 'newSourceCid', 'dgramRecvQueueLen', 'isReadable', 'dgramRecv'] as const;
+const WATCHED = ['send', 'recv', 'retiredScidNext', 'pathEventNext', 'newSourceCid', 'dgramRecvQueueLen', 'isReadable', 'dgramRecv', 'isClosed'] as const;
 
 /** Replaces the watched methods of a native connection with recording wrappers. */
 function record(native: Record<string, unknown>): string[] {
@@ -59,5 +59,18 @@ test('a CID issued after the send (to replace a retired one) still reaches the p
   const issued = calls.indexOf('newSourceCid');
   assert.ok(issued > calls.indexOf('retiredScidNext'), calls.join(' '));
   assert.ok(calls.slice(issued).includes('send'), `a send after issuing: ${calls.join(' ')}`);
+  await close();
+});
+
+test('a pass woken only by the app (a packet to send) asks quiche nothing before its send', async () => {
+  const { conn, app, close } = await echoPair();
+  const calls = record((conn as unknown as { conn: Record<string, unknown> }).conn);
+  conn.dgramSend(new Uint8Array(100).fill(4));
+  conn.wake();
+  await app.until(() => app.dgramCount === 1);
+  // Nothing was received since the last pass, so the connection cannot have closed since that
+  // pass checked (a close happens inside recv, onTimeout or send, each followed by a check).
+  assert.equal(calls[0], 'send', calls.join(' '));
+  assert.ok(calls.includes('isClosed'), `still asked after the send: ${calls.join(' ')}`);
   await close();
 });
