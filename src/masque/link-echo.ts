@@ -16,7 +16,8 @@
  */
 import { internetChecksum, pseudoHeaderSum } from '../wire/checksum.js';
 import { ICMPV6_ECHO_REPLY, ICMPV6_ECHO_REQUEST, buildIcmpEcho } from '../wire/icmp.js';
-import { IPV6_HEADER_BYTES, IPV6_MIN_MTU, IP_PROTO_ICMPV6, ipTotalLength } from '../wire/ip.js';
+import { IPV6_HEADER_BYTES, IPV6_MIN_MTU, IP_PROTO_ICMPV6, ipDst, ipTotalLength } from '../wire/ip.js';
+import { compareIpBytes } from './ip-prefix.js';
 
 /** ff02::1, the link-local all-nodes multicast address (RFC 4291 §2.7.1). */
 const ALL_NODES = Uint8Array.from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
@@ -45,18 +46,13 @@ function icmpv6At(pkt: Uint8Array, type: number): number {
   return internetChecksum(pkt, IPV6_HEADER_BYTES, len, pseudoHeaderSum(pkt, 0, IP_PROTO_ICMPV6, len)) === 0 ? IPV6_HEADER_BYTES : -1;
 }
 
-function isAllNodes(pkt: Uint8Array): boolean {
-  for (let i = 0; i < 16; i++) if (pkt[24 + i] !== ALL_NODES[i]) return false;
-  return true;
-}
-
 /**
  * The proxy's answer to an Echo Request sent to ff02::1 across the tunnel: an Echo Reply
  * from PROXY_LINK_ADDRESS to the request's source with the same identifier, sequence number
  * and data (RFC 4443 §4.2). null for anything else, including a bad checksum (§2.4 (b)).
  */
 export function answerLinkEcho(pkt: Uint8Array): Uint8Array | null {
-  if (pkt.length < IPV6_HEADER_BYTES || !isAllNodes(pkt)) return null;
+  if (pkt.length < IPV6_HEADER_BYTES || compareIpBytes(ipDst(pkt), ALL_NODES) !== 0) return null;
   const at = icmpv6At(pkt, ICMPV6_ECHO_REQUEST);
   if (at < 0) return null;
   return buildIcmpEcho({
@@ -96,8 +92,7 @@ export class MtuProbe {
    */
   take(pkt: Uint8Array): boolean {
     const at = icmpv6At(pkt, ICMPV6_ECHO_REPLY);
-    if (at < 0 || ((pkt[at + 4] << 8) | pkt[at + 5]) !== this.id) return false;
-    for (let i = 0; i < 16; i++) if (pkt[24 + i] !== this.src[i]) return false;
+    if (at < 0 || ((pkt[at + 4] << 8) | pkt[at + 5]) !== this.id || compareIpBytes(ipDst(pkt), this.src) !== 0) return false;
     const seq = (pkt[at + 6] << 8) | pkt[at + 7];
     if ((seq & 1) === 0) this.smallAnswered.add(seq);
     else if (pkt.length === IPV6_MIN_MTU) this.isLargeAnswered = true;
