@@ -25,6 +25,11 @@ export interface PathResult {
    * before), taken with every path up at once and their pings interleaved (interleavedIdleRtt).
    */
   rttMs: number;
+  /**
+   * For masque-relay paths: what they add to the idle RTT over wireguard-go on the same hops,
+   * from the same interleaved pings, as the median of per-round differences (bench/vpn/paired.ts).
+   */
+  rttAdded?: { over: string; ms: number; ci95: [number, number]; rounds: number };
   /** The same pings right after the tunnel came up, before any transfer (JIT compilers not yet warm). */
   rttColdMs: number;
   /** Median RTT of pings 2 ms apart (the processes stay warm). */
@@ -206,6 +211,12 @@ export async function warmPath(tb: Testbed, target: string, seconds: number): Pr
   }
 }
 
+/** One path's idle RTT: the median of all its pings, and its pings round by round (same index, same round for every path). */
+export interface IdleRtt {
+  medianMs: number;
+  rounds: number[][];
+}
+
 /** A path that is up, for the interleaved idle RTT phase. */
 export interface RttTarget {
   path: string;
@@ -240,13 +251,13 @@ export function balancedOrders(n: number): number[][] {
  * stretch of the box's noise; interleaved, every path sees the same box and the same
  * predecessors, so their differences are comparable within the run.
  */
-export async function interleavedIdleRtt(targets: readonly RttTarget[], perRound: number, minPings: number): Promise<Map<string, number>> {
-  const times = new Map<string, number[]>(targets.map((t) => [t.path, []]));
+export async function interleavedIdleRtt(targets: readonly RttTarget[], perRound: number, minPings: number): Promise<Map<string, IdleRtt>> {
+  const rounds = new Map<string, number[][]>(targets.map((t) => [t.path, []]));
   const orders = balancedOrders(targets.length);
   for (let pings = 0; orders.length && pings < minPings; pings += orders.length * perRound) {
     for (const order of orders) {
-      for (const i of order) times.get(targets[i]!.path)!.push(...(await pingTimes(targets[i]!.tb, targets[i]!.target, perRound, 0.05)));
+      for (const i of order) rounds.get(targets[i]!.path)!.push(await pingTimes(targets[i]!.tb, targets[i]!.target, perRound, 0.05));
     }
   }
-  return new Map([...times].map(([path, xs]) => [path, round(median(xs), 3)]));
+  return new Map([...rounds].map(([path, rs]) => [path, { medianMs: round(median(rs.flat()), 3), rounds: rs }]));
 }

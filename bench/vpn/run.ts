@@ -7,6 +7,9 @@
 //
 // Output on stdout: progress lines starting with '#', a table, then one JSON line per path:
 //   {"path":…,"tcpMbps":…,"udpMbps":…,"rttMs":…,"rttColdMs":…,"rttBackToBackMs":…,"rttLoadedMs":…,"cpuPct":{…}}
+// and, for masque-relay paths, "rttAdded":{"over":"wg-…","ms":…,"ci95":[…,…],"rounds":…}: the idle
+// RTT added over wireguard-go on the same hops, from per-round paired differences (paired.ts),
+// also printed under the table.
 // A path that fails prints {"path":…,"error":…} instead and the exit code is 1.
 // Then, unless --paths or --no-scale, bench/relay-scale (also `npm run bench:scale`): cold
 // two-hop connect time and one relay's RSS with 1 000 and 2 000 idle tunnels, its own table and
@@ -14,13 +17,41 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Testbed } from '../../test/helpers/testbed.js';
-import { interleavedIdleRtt, measurePath, warmPath, type MeasureOptions, type PathResult, type RttTarget } from './measure.js';
+import { interleavedIdleRtt, measurePath, warmPath, type IdleRtt, type MeasureOptions, type PathResult, type RttTarget } from './measure.js';
+import { pairedDiff } from './paired.js';
 import { PATHS } from './paths/index.js';
 import type { VpnPath, VpnPathSpec } from './path.js';
 
-/** Interleaved idle RTT: pings 50 ms apart per path per round, and at least this many per path. */
+/**
+ * Interleaved idle RTT: pings 50 ms apart per path per round, and at least this many per path
+ * (twelve rounds with the six paths, so the paired differences below have a usable interval).
+ */
 const RTT_PER_ROUND = 20;
-const RTT_MIN_PINGS = 100;
+const RTT_MIN_PINGS = 240;
+
+/** The issue's goal compares each masque-relay path with wireguard-go over the same hops. */
+const RTT_PAIRS: ReadonlyArray<readonly [string, string]> = [['masque-1hop', 'wg-1hop'], ['masque-2hop', 'wg-2hop']];
+
+/**
+ * Sets each paired path's `rttAdded` and returns the lines that print it: the per-round
+ * paired difference (paired.ts), which cancels the box's drift between rounds.
+ */
+function addedRtt(results: PathResult[], rtt: Map<string, IdleRtt>): string[] {
+  const lines: string[] = [];
+  const sign = (x: number): string => (x >= 0 ? '+' : '') + x.toFixed(3);
+  for (const [a, b] of RTT_PAIRS) {
+    const ra = rtt.get(a);
+    const rb = rtt.get(b);
+    const res = results.find((r) => r.path === a);
+    if (!ra || !rb || !res) continue;
+    const d = pairedDiff(ra.rounds, rb.rounds);
+    if (d.rounds === 0) continue;
+    const r3 = (x: number): number => Number(x.toFixed(3));
+    res.rttAdded = { over: b, ms: r3(d.medianMs), ci95: [r3(d.loMs), r3(d.hiMs)], rounds: d.rounds };
+    lines.push(`  ${`${a} − ${b}`.padEnd(24)} ${sign(d.medianMs)} ms  [${sign(d.loMs)}, ${sign(d.hiMs)}]  ${d.rounds} rounds`);
+  }
+  return lines.length ? ['idle RTT added, per-round paired difference (median, 95 % bootstrap interval):', ...lines] : [];
+}
 
 interface Args {
   isQuick: boolean;
@@ -127,17 +158,20 @@ async function main(): Promise<void> {
   // wireguard-go processes cost a masque-relay single hop measured after them a third of its
   // TCP rate (766 vs 1190 Mbit/s, same build and box).
   const ok = paths.filter((p) => results.some((r) => r.path === p.name));
+  const paired: string[] = [];
   console.log(`# idle RTT: ${ok.length} paths up at once, each warmed by a ${WARM_SECONDS(opts)} s TCP transfer; rounds of ${RTT_PER_ROUND} pings 50 ms apart, interleaved in a balanced order`);
   try {
     await withPaths(ok, (t) => warmPath(t.tb, t.target, WARM_SECONDS(opts)), async (up) => {
       const rtt = await interleavedIdleRtt(up, RTT_PER_ROUND, RTT_MIN_PINGS);
-      for (const r of results) r.rttMs = rtt.get(r.path) ?? Number.NaN;
+      for (const r of results) r.rttMs = rtt.get(r.path)?.medianMs ?? Number.NaN;
+      paired.push(...addedRtt(results, rtt));
     });
   } catch (e) {
     errors.push(JSON.stringify({ path: 'idle-rtt', error: (e as Error).message }));
     console.log(`# idle RTT: FAILED: ${(e as Error).message}`);
   }
   console.log(table(results));
+  if (paired.length) console.log(paired.join('\n'));
   for (const r of results) console.log(JSON.stringify(r));
   for (const l of errors) console.log(l);
   if (errors.length) process.exitCode = 1;

@@ -4,6 +4,7 @@
  * (queueMicrotask per burst) so that, like a socket, a send never re-enters the sender.
  * Optional loss: drop each packet with probability `lossRate` using a seeded PRNG.
  */
+import { mulberry32 } from '../core/prng.js';
 import type { HostPort, PacketPath } from './path.js';
 
 interface Link {
@@ -14,13 +15,14 @@ interface Link {
 export class MemoryNetwork {
   private readonly paths = new Map<string, MemoryPath>();
   private nextPort = 40000;
-  private seed: number;
+  private readonly rand: () => number;
   /** Packets dropped by loss or because nobody listens at the destination. */
   dropped = 0;
   delivered = 0;
 
   constructor(readonly opts: { lossRate?: number; seed?: number } = {}) {
-    this.seed = opts.seed ?? 1;
+    // Deterministic loss patterns make failures reproducible.
+    this.rand = mulberry32(opts.seed ?? 1);
   }
 
   /** A new path bound at host (e.g. '10.0.0.1') and a fresh or given port. */
@@ -33,14 +35,6 @@ export class MemoryNetwork {
   /** @internal */
   unbind(p: MemoryPath): void {
     this.paths.delete(`${p.local.host}:${p.local.port}`);
-  }
-
-  private rand(): number {
-    // mulberry32: deterministic loss patterns make failures reproducible.
-    let t = (this.seed += 0x6d2b79f5);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
   /** @internal */
