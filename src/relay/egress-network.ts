@@ -75,6 +75,8 @@ export class EgressNetwork {
       await net.close();
       throw e;
     }
+    // What an operator finds in `ip link` and `nft list tables`, and what close() removes.
+    o.log.info({ tun: tun.name, table: net.table, pools: [o.pool4, o.pool6] }, 'egress network up');
     return net;
   }
 

@@ -59,11 +59,17 @@ export async function runRelay(cfg: RelayConfig, deps: { log: Logger }): Promise
   // process so issuer keys and the spent-token store survive reloads (docs/protocol/privacy.md).
   const privacyModule = cfg.issuer || cfg.egress.privateToken ? await import('../privacy/relay-setup.js') : undefined;
   const privacy = await privacyModule?.openPrivacyRelay(cfg, { relayStatic: id.keyPair, log });
-  const authorizer = await buildAuthorizer(cfg, id.keyPair, replay, privacy);
   // Stable across restarts (derived from the identity): a restarted relay can reset the
   // connections of its previous life at once (RFC 9000 §10.3), so clients reconnect quickly.
   const resetSecret = createHmac('sha256', id.keyPair.privateKey).update('masque-relay stateless reset v1').digest();
-  const server = await RelayServer.start({ cfg, cert, authorizer, log, resetSecret });
+  let server: RelayServer;
+  try {
+    const authorizer = await buildAuthorizer(cfg, id.keyPair, replay, privacy);
+    server = await RelayServer.start({ cfg, cert, authorizer, log, resetSecret });
+  } catch (e) {
+    privacy?.close(); // its spent-token store and timers; RelayServer.start undid its own part
+    throw e;
+  }
   log.info({ role: cfg.role, listen: server.listen, publicKey }, 'relay up');
   return {
     listen: server.listen,

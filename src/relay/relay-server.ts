@@ -118,7 +118,15 @@ export class RelayServer {
       limits: cfg.limits,
       log,
     });
-    const path = await UdpPath.bind(cfg.listen);
+    // A failed start must undo what it set up: the egress network is a TUN, an nft table and
+    // forwarding sysctls that outlive the process if nobody closes them.
+    let path: UdpPath;
+    try {
+      path = await UdpPath.bind(cfg.listen);
+    } catch (e) {
+      await network?.close();
+      throw e;
+    }
     const quicConfig = createQuicConfig({ isServer: true, alpn: ['h3'], certPem: o.cert.certPem, keyPem: o.cert.keyPem, idleTimeoutMs: 60_000, resetSecret: o.resetSecret });
     const drivers = new Set<ServerH3Driver>();
     const endpoint = new QuicEndpoint({
@@ -151,7 +159,14 @@ export class RelayServer {
     server.limiters = limiters;
     server.evictTimer = setInterval(() => limiters.evict(), 30_000).unref();
     self.server = server;
-    if (cfg.metrics) server.metricsAddress = await metrics.listen(cfg.metrics);
+    if (cfg.metrics) {
+      try {
+        server.metricsAddress = await metrics.listen(cfg.metrics);
+      } catch (e) {
+        await server.close(0);
+        throw e;
+      }
+    }
     return server;
   }
 

@@ -9,7 +9,7 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Testbed } from '../helpers/testbed.js';
-import { Lab, metricValue, type LabRelay } from '../helpers/lab.js';
+import { CLI, Lab, metricValue, type LabRelay } from '../helpers/lab.js';
 import type { Host } from '../helpers/testbed-net.js';
 import { encodeKey, generateKeyPair } from '../../src/identity/keys.js';
 
@@ -128,4 +128,29 @@ test('SIGHUP reloads the authorized keys under load; live tunnels stay up', asyn
   lab.ingress!.proc.kill('SIGHUP');
   await lab.stopClient(c);
   assert.ok(lab.ingress!.logs.some((l) => l.msg === 'config reloaded'));
+});
+
+test('a failed start exits at once and leaves no TUN, nft table or forwarding change behind', async () => {
+  // The server namespace runs no relay. The egress network (TUN, NAT table, forwarding) is set
+  // up before the QUIC socket and the metrics listener; a failure of either must undo it.
+  const sysctl = () => tb.exec('server', 'sysctl', ['-n', 'net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding']).then((r) => r.stdout);
+  const forwarding = await sysctl();
+  const keyFile = path.join(lab.dir, 'failed-start.key');
+  const base = [CLI, 'serve', '--role', 'egress', '--identity', keyFile, '--auth', 'noise',
+    '--authorized-keys', path.join(lab.dir, 'authorized_keys'), '--log-level', 'info'];
+  const cases = [
+    { what: 'QUIC socket', args: ['--listen', '10.9.9.9:4433'] },
+    { what: 'metrics listener', args: ['--listen', `${tb.addr.server.v4}:4433`, '--metrics', '10.9.9.9:9464'] },
+  ];
+  for (const c of cases) {
+    const r = await tb.exec('server', process.execPath, [...base, ...c.args], { allowFail: true, timeoutMs: 20_000 });
+    assert.equal(r.code, 1, `${c.what}: exit code (${r.signal ?? ''}) ${r.stderr}`);
+    assert.match(r.stderr, /EADDRNOTAVAIL/, c.what);
+    assert.match(r.stderr, /"msg":"egress network up"/, `${c.what}: the egress network was set up first`);
+    const links = await tb.exec('server', 'ip', ['-o', 'link', 'show']);
+    assert.doesNotMatch(links.stdout, /mqegress0/, `${c.what}: TUN removed`);
+    const tables = await tb.exec('server', 'nft', ['list', 'tables']);
+    assert.doesNotMatch(tables.stdout, /masque_relay/, `${c.what}: nft table removed`);
+    assert.equal(await sysctl(), forwarding, `${c.what}: forwarding restored`);
+  }
 });
