@@ -59,6 +59,15 @@ describe('relay-cli help', () => {
     }
   });
 
+  test('help [command] prints help and exits 0; help for an unknown command is exit 2', async () => {
+    for (const c of [['help'], ['help', 'serve'], ['config', 'help', 'init']]) {
+      const r = await runCli(c);
+      assert.equal(r.code, 0, c.join(' '));
+      assert.match(r.stdout, /^Usage: relay-cli /, c.join(' '));
+    }
+    assert.equal((await runCli(['help', 'bogus'])).code, 2);
+  });
+
   test('--version prints the package version', async () => {
     const r = await runCli(['--version']);
     assert.equal(r.code, 0);
