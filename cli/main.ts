@@ -34,9 +34,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // Long-running commands (daemon, serve, status --watch) resolve when they are done, so the
-// exit code is set only after their cleanup ran.
+// exit code is set only after their cleanup ran. A failed command exits at once: whatever it
+// opened before failing (e.g. `serve` whose bind failed after the egress TUN was set up) must
+// not keep a dead process alive. stdout/stderr are synchronous for files and pipes on Linux.
 main(process.argv).then(
   (code) => {
+    if (code !== EXIT.OK) process.exit(code);
     process.exitCode = code;
   },
   (e: unknown) => {

@@ -249,6 +249,23 @@ describe('relay-cli engines not built', () => {
   });
 });
 
+describe('relay-cli failed start', () => {
+  test('serve exits with the error even when the relay left a handle open before failing', async () => {
+    // Like a bind failure after the egress TUN was set up: the process used to print the
+    // error and then never exit.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'masque-cli-leak-'));
+    try {
+      const mod = path.join(dir, 'leaky-relay.mjs');
+      writeFileSync(mod, "export async function runRelay() { setInterval(() => {}, 1000); throw new Error('bind EADDRNOTAVAIL'); }\n");
+      const r = await runCli(['serve', '--role', 'both', '--listen', '127.0.0.1:4433', '--auth', 'none'], { env: { MASQUE_RELAY_MODULE: mod }, timeoutMs: 5000 });
+      assert.equal(r.code, 1, `expected exit 1, got ${r.code} (null: killed after hanging)`);
+      assertOneLineError(r.stderr, 'ERR_UNEXPECTED');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('relay-cli completion', () => {
   test('bash script completes commands and options', async () => {
     const r = await runCli(['completion', 'bash']);
