@@ -109,6 +109,8 @@ describe('relay-cli usage errors', () => {
     ['config', 'set', 'novalue'],
     ['connect', '--template', 'https://x/'],
     ['connect', '--timeout', 'soon'],
+    // Beyond a Node timer's 2^31-1 ms it used to time out after 1 ms.
+    ['connect', '--timeout', '2147484'],
     ['status', '--watch', '--count', '0'],
     ['daemon', '--log-level', 'loud'],
   ];
