@@ -154,6 +154,7 @@ describe('relay-cli config errors', () => {
     [['daemon', '--config', dir, '--socket', path.join(dir, 'd.sock')], 'ERR_CONFIG_READ', /EISDIR/],
     [['serve', '--auth', 'none', '--listen', '0.0.0.0:4433', '--check'], 'ERR_CONFIG_AUTH_NONE_REFUSED', /flag --auth: /],
     [['serve', '--listen', 'localhost', '--check'], 'ERR_CONFIG_INVALID', /flag --listen: /],
+    [['config', 'init', '--client', '-o', dir, '--force'], 'ERR_CONFIG_READ', /EISDIR/],
   ];
   for (const [args, code, re] of cases) {
     test(`${args.map((a) => path.basename(a)).join(' ')} → exit 3 ${code}`, async () => {
