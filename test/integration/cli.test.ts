@@ -154,6 +154,8 @@ describe('relay-cli config errors', () => {
     [['daemon', '--config', dir, '--socket', path.join(dir, 'd.sock')], 'ERR_CONFIG_READ', /EISDIR/],
     [['serve', '--auth', 'none', '--listen', '0.0.0.0:4433', '--check'], 'ERR_CONFIG_AUTH_NONE_REFUSED', /flag --auth: /],
     [['serve', '--listen', 'localhost', '--check'], 'ERR_CONFIG_INVALID', /flag --listen: /],
+    [['serve', '--listen', '127.0.0.1:4433', '--cert', path.join(dir, 'missing.crt'), '--cert-key', bad, '--check'], 'ERR_CONFIG_READ', /flag --cert: .*ENOENT/],
+    [['serve', '--listen', '127.0.0.1:4433', '--cert', bad, '--cert-key', bad], 'ERR_CONFIG_INVALID', /flag --cert: .*not a PEM certificate/],
     [['config', 'init', '--client', '-o', dir, '--force'], 'ERR_CONFIG_READ', /EISDIR/],
   ];
   for (const [args, code, re] of cases) {

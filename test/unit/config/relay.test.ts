@@ -151,3 +151,29 @@ test('a flag value error names the flag', () => {
   assert.throws(() => parseRelayConfig(VALID, 'relay.toml', { listen: 'bogus' }), (e: ConfigError) => e.flag === '--listen' && e.message.startsWith('flag --listen: '));
   assert.throws(() => parseRelayConfig('', undefined, { listen: '127.0.0.1:1', allowTarget: ['x/99'] }), (e: ConfigError) => e.flag === '--allow-target');
 });
+
+test('cert and cert_key are read with the config: missing, not PEM, or not a pair is a ConfigError at the key', async () => {
+  const { generateSelfSigned } = await import('../../../src/quic/certs.js');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'masque-cfg-cert-'));
+  try {
+    const [a, b] = [await generateSelfSigned({ names: ['a'] }), await generateSelfSigned({ names: ['b'] })];
+    writeFileSync(path.join(dir, 'a.crt'), a.certPem);
+    writeFileSync(path.join(dir, 'a.key'), a.keyPem);
+    writeFileSync(path.join(dir, 'b.key'), b.keyPem);
+    const f = path.join(dir, 'relay.toml');
+    const withCert = (cert: string, key: string): Promise<unknown> => {
+      writeFileSync(f, `listen = "127.0.0.1:1"\ncert = "${cert}"\ncert_key = "${key}"\n`);
+      return loadRelayConfig({ config: f });
+    };
+    assert.equal(((await withCert('a.crt', 'a.key')) as { cert: string }).cert, path.join(dir, 'a.crt'));
+    await assert.rejects(withCert('none.crt', 'a.key'), (e: ConfigError) => e.code === 'ERR_CONFIG_READ' && e.key === 'cert' && e.line === 2 && e.message.includes('ENOENT'));
+    await assert.rejects(withCert('a.crt', '.'), (e: ConfigError) => e.code === 'ERR_CONFIG_READ' && e.key === 'cert_key' && e.message.includes('EISDIR'));
+    await assert.rejects(withCert('a.key', 'a.key'), (e: ConfigError) => e.code === 'ERR_CONFIG_INVALID' && e.key === 'cert' && e.message.includes('not a PEM certificate'));
+    await assert.rejects(withCert('a.crt', 'a.crt'), (e: ConfigError) => e.code === 'ERR_CONFIG_INVALID' && e.key === 'cert_key' && e.message.includes('not a PEM private key'));
+    await assert.rejects(withCert('a.crt', 'b.key'), (e: ConfigError) => e.code === 'ERR_CONFIG_INVALID' && e.key === 'cert_key' && e.line === 3);
+    // From flags: the flag is named.
+    await assert.rejects(loadRelayConfig({ listen: '127.0.0.1:1', cert: path.join(dir, 'none.crt'), certKey: path.join(dir, 'a.key') }), (e: ConfigError) => e.flag === '--cert');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
