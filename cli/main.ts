@@ -21,7 +21,10 @@ async function main(argv: string[]): Promise<number> {
     if (e instanceof CommanderError) {
       // --help / --version print and exit 0; help shown for a missing command is a usage error.
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.OK;
-      if (e.code === 'commander.help' || e.code === 'commander.executeSubCommandAsync') return EXIT.USAGE;
+      // `relay-cli help [command]` asked for help (exitCode 0); commander uses the same code
+      // with exitCode 1 for the help it prints when a command is missing or unknown.
+      if (e.code === 'commander.help') return e.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      if (e.code === 'commander.executeSubCommandAsync') return EXIT.USAGE;
       out.error(new CliError('ERR_USAGE', `${oneLine(e.message.replace(/^error: /, ''))} (see relay-cli --help)`, EXIT.USAGE));
       return EXIT.USAGE;
     }
@@ -31,9 +34,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // Long-running commands (daemon, serve, status --watch) resolve when they are done, so the
-// exit code is set only after their cleanup ran.
+// exit code is set only after their cleanup ran. A failed command exits at once: whatever it
+// opened before failing (e.g. `serve` whose bind failed after the egress TUN was set up) must
+// not keep a dead process alive. stdout/stderr are synchronous for files and pipes on Linux.
 main(process.argv).then(
   (code) => {
+    if (code !== EXIT.OK) process.exit(code);
     process.exitCode = code;
   },
   (e: unknown) => {

@@ -27,6 +27,8 @@ export class Output {
   private readonly stdout: NodeJS.WriteStream;
   private readonly stderr: NodeJS.WriteStream;
   private hasProgress = false;
+  /** `--no-color` given: applies to stderr's error and warning lines too. */
+  private readonly isNoColor: boolean;
 
   constructor(opts: OutputOptions = {}) {
     this.stdout = opts.stdout ?? process.stdout;
@@ -35,6 +37,7 @@ export class Output {
     this.isVerbose = opts.isVerbose ?? false;
     this.isColor = opts.color !== false && this.stdout.isTTY === true && !process.env.NO_COLOR;
     this.isInteractive = this.stderr.isTTY === true;
+    this.isNoColor = opts.color === false;
   }
 
   /** `text` in a colour when colour is on. */
@@ -92,7 +95,7 @@ export class Output {
   }
 
   private paintErr(colour: Colour, text: string): string {
-    return this.stderr.isTTY === true && !process.env.NO_COLOR ? `\x1b[${CODES[colour]}m${text}\x1b[0m` : text;
+    return !this.isNoColor && this.stderr.isTTY === true && !process.env.NO_COLOR ? `\x1b[${CODES[colour]}m${text}\x1b[0m` : text;
   }
 }
 

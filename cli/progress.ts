@@ -50,7 +50,7 @@ export async function waitForConnected(
   let timeout: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const timer = new Promise<never>((_, reject) => {
-    timeout = setTimeout(() => reject(new CliError('ERR_CONNECT_TIMEOUT', `not connected after ${Math.round(timeoutMs / 1000)} s`, EXIT.CONNECT_FAILED)), timeoutMs);
+    timeout = setTimeout(() => reject(new CliError('ERR_CONNECT_TIMEOUT', `not connected after ${timeoutMs / 1000} s`, EXIT.CONNECT_FAILED)), timeoutMs);
     onAbort = () => reject(new CliError('ERR_INTERRUPTED', 'interrupted', EXIT.INTERRUPTED));
     signal?.addEventListener('abort', onAbort, { once: true });
   });

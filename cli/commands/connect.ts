@@ -95,9 +95,14 @@ export function register(program: Command): void {
   ]);
 }
 
+/** Node timers hold at most 2^31-1 ms; a longer one fires after 1 ms (TimeoutOverflowWarning). */
+const MAX_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
 function parseSeconds(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new CliError('ERR_USAGE', `--timeout expects seconds > 0, got ${JSON.stringify(v)}`, EXIT.USAGE);
+  if (!Number.isFinite(n) || n <= 0 || n > MAX_TIMEOUT_SECONDS) {
+    throw new CliError('ERR_USAGE', `--timeout expects seconds in (0, ${MAX_TIMEOUT_SECONDS}], got ${JSON.stringify(v)}`, EXIT.USAGE);
+  }
   return n;
 }
 

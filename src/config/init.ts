@@ -10,8 +10,10 @@ import { constants } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeKey, generateKeyPair } from '../identity/keys.js';
+import { ERR_KEY_INVALID } from '../identity/errors.js';
 import { readPrivateKeyFile, writePrivateKeyFile } from '../identity/key-file.js';
 import { DEFAULT_IPV4_POOL, DEFAULT_IPV6_POOL } from '../masque/address-pool.js';
+import { isMasqueError } from '../core/errors.js';
 import { ConfigError, CONFIG_CODES } from './errors.js';
 
 export const CONFIG_FILE_MODE = 0o600;
@@ -119,6 +121,7 @@ export interface InitResult {
 
 /** Write a client config with a fresh key to `file` (0600). */
 export async function initClientConfig(file: string, opts: { force?: boolean } = {}): Promise<InitResult> {
+  await refuseDirectory(file);
   const kp = generateKeyPair();
   const publicKey = encodeKey(kp.publicKey);
   await writeNew(file, clientTemplate(encodeKey(kp.privateKey), publicKey), opts.force === true);
@@ -131,13 +134,14 @@ export async function initClientConfig(file: string, opts: { force?: boolean } =
  * existing key is kept (replacing a relay key breaks every client that pinned it).
  */
 export async function initRelayConfig(file: string, opts: { force?: boolean } = {}): Promise<InitResult> {
+  await refuseDirectory(file);
   const dir = path.dirname(file);
   const keyFile = path.join(dir, 'relay.key');
   let publicKey: string;
   const files: string[] = [];
   if (await exists(keyFile)) {
-    if (!opts.force) throw new ConfigError(CONFIG_CODES.EXISTS, `${keyFile} exists; use --force to keep it and rewrite the config`, { file: keyFile });
-    publicKey = encodeKey((await readPrivateKeyFile(keyFile)).keyPair.publicKey);
+    if (!opts.force) throw new ConfigError(CONFIG_CODES.EXISTS, 'exists; use --force to keep it and rewrite the config', { file: keyFile });
+    publicKey = encodeKey((await readKeptKey(keyFile)).keyPair.publicKey);
   } else {
     if ((await exists(file)) && !opts.force) throw new ConfigError(CONFIG_CODES.EXISTS, 'file exists; use --force to replace it', { file });
     const kp = generateKeyPair();
@@ -170,6 +174,25 @@ async function writeNew(file: string, text: string, force: boolean): Promise<voi
     await fh.writeFile(text, 'utf8');
   } finally {
     await fh.close();
+  }
+}
+
+/**
+ * `-o DIR` (or `-o ''`, the working directory) is a mistake, not an existing config: without
+ * this it was reported as "file exists; use --force", and --force then failed in rm (EISDIR).
+ */
+async function refuseDirectory(file: string): Promise<void> {
+  const st = await stat(file).catch(() => undefined);
+  if (st?.isDirectory()) throw new ConfigError(CONFIG_CODES.READ, 'cannot create file (EISDIR): this is a directory; give a file name with -o', { file });
+}
+
+/** The relay key kept by `--force`; a bad one is reported with its path (ERR_KEY_INVALID alone names no file). */
+async function readKeptKey(keyFile: string): ReturnType<typeof readPrivateKeyFile> {
+  try {
+    return await readPrivateKeyFile(keyFile);
+  } catch (e) {
+    if (!isMasqueError(e) || e.code !== ERR_KEY_INVALID) throw e; // ERR_KEY_FILE names the path already
+    throw new ConfigError(e.code, `kept relay key: ${e.message} (move it away to generate a new one)`, { file: keyFile }, { cause: e });
   }
 }
 

@@ -6,6 +6,8 @@
  * resolve against the config file's directory (flags: the working directory).
  * `relay-cli serve --role both --listen 127.0.0.1:4433` needs no file: all else has defaults.
  */
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseCidr } from '../identity/cidr.js';
 import { DEFAULT_IPV4_POOL, DEFAULT_IPV6_POOL } from '../masque/address-pool.js';
@@ -125,10 +127,50 @@ export interface RelayFlags {
   logLevel?: string;
 }
 
-/** Read `flags.config` (if any), lay the flags over it, validate. Throws ConfigError. */
+/**
+ * Read `flags.config` (if any), lay the flags over it, validate, and check that the TLS
+ * certificate and key it names can be read and belong together. Throws ConfigError.
+ */
 export async function loadRelayConfig(flags: RelayFlags = {}): Promise<RelayConfig> {
   const loaded = flags.config !== undefined ? await loadTomlFile(flags.config) : emptyLoaded();
-  return buildRelayConfig(loaded, flags);
+  const cfg = buildRelayConfig(loaded, flags);
+  await checkCertFiles(cfg, loaded);
+  return cfg;
+}
+
+/**
+ * `cert` / `cert_key` are read by the relay at start; a missing or malformed file used to
+ * surface there as a bare ENOENT or OpenSSL error (exit 1, ERR_UNEXPECTED, and `--check`
+ * passed). Checked here with the same parser the relay uses (node:crypto), it is a config
+ * error naming the key and line or the flag. The identity and authorized_keys files are not
+ * checked: the relay creates a missing identity, and both have their own ERR_KEY_* errors.
+ */
+async function checkCertFiles(cfg: RelayConfig, loaded: Loaded): Promise<void> {
+  if (cfg.cert === undefined || cfg.certKey === undefined) return;
+  const read = async (key: string, file: string): Promise<string> => {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (e) {
+      const errno = (e as NodeJS.ErrnoException).code ?? 'error';
+      throw new ConfigError(CONFIG_CODES.READ, `cannot read ${file} (${errno})`, locate(loaded.source, key), { cause: e });
+    }
+  };
+  const [certPem, keyPem] = [await read('cert', cfg.cert), await read('cert_key', cfg.certKey)];
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certPem);
+  } catch (e) {
+    throw new ConfigError(CONFIG_CODES.INVALID, `${cfg.cert}: not a PEM certificate (${(e as Error).message})`, locate(loaded.source, 'cert'), { cause: e });
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (e) {
+    throw new ConfigError(CONFIG_CODES.INVALID, `${cfg.certKey}: not a PEM private key (${(e as Error).message})`, locate(loaded.source, 'cert_key'), { cause: e });
+  }
+  if (!cert.checkPrivateKey(key)) {
+    throw new ConfigError(CONFIG_CODES.INVALID, `${cfg.certKey} is not the private key of the certificate ${cfg.cert}`, locate(loaded.source, 'cert_key'));
+  }
 }
 
 /** The same from TOML text (tests, `config check`). */

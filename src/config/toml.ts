@@ -7,7 +7,7 @@
  * (`lineIndex`). Values that came from command-line flags are recorded in `origins`, so an
  * error about them names the flag instead of a line.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { parse, TomlError } from 'smol-toml';
 import { ConfigError, CONFIG_CODES } from './errors.js';
 
@@ -27,16 +27,38 @@ export interface Loaded {
   source: Source;
 }
 
+/**
+ * Larger than any real config. A bigger "config" is a wrong path (a log, an image, /dev/zero):
+ * reading it whole took seconds and hundreds of MB, and /dev/zero ended in "cannot read
+ * config (error)" from V8's string limit.
+ */
+export const MAX_CONFIG_BYTES = 1 << 20;
+
 /** Read and parse a TOML file. Throws ConfigError READ (with errno cause) or SYNTAX (with line). */
 export async function loadTomlFile(file: string): Promise<Loaded> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = await readAtMost(file, MAX_CONFIG_BYTES);
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const errno = (e as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError(CONFIG_CODES.READ, `cannot read config (${errno})`, { file }, { cause: e });
   }
   return parseToml(text, file);
+}
+
+/** The file's text; ConfigError READ when it holds more than `max` bytes. */
+async function readAtMost(file: string, max: number): Promise<string> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(max + 1);
+    let n = 0;
+    for (let r = 1; r > 0 && n < buf.length; n += r) r = (await fh.read(buf, n, buf.length - n, null)).bytesRead;
+    if (n > max) throw new ConfigError(CONFIG_CODES.READ, `cannot read config: larger than ${max / 2 ** 20} MiB (not a config file?)`, { file });
+    return buf.toString('utf8', 0, n);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Parse TOML text. `file` is only used in messages. Throws ConfigError SYNTAX. */

@@ -59,6 +59,15 @@ describe('relay-cli help', () => {
     }
   });
 
+  test('help [command] prints help and exits 0; help for an unknown command is exit 2', async () => {
+    for (const c of [['help'], ['help', 'serve'], ['config', 'help', 'init']]) {
+      const r = await runCli(c);
+      assert.equal(r.code, 0, c.join(' '));
+      assert.match(r.stdout, /^Usage: relay-cli /, c.join(' '));
+    }
+    assert.equal((await runCli(['help', 'bogus'])).code, 2);
+  });
+
   test('--version prints the package version', async () => {
     const r = await runCli(['--version']);
     assert.equal(r.code, 0);
@@ -100,6 +109,8 @@ describe('relay-cli usage errors', () => {
     ['config', 'set', 'novalue'],
     ['connect', '--template', 'https://x/'],
     ['connect', '--timeout', 'soon'],
+    // Beyond a Node timer's 2^31-1 ms it used to time out after 1 ms.
+    ['connect', '--timeout', '2147484'],
     ['status', '--watch', '--count', '0'],
     ['daemon', '--log-level', 'loud'],
   ];
@@ -143,6 +154,9 @@ describe('relay-cli config errors', () => {
     [['daemon', '--config', dir, '--socket', path.join(dir, 'd.sock')], 'ERR_CONFIG_READ', /EISDIR/],
     [['serve', '--auth', 'none', '--listen', '0.0.0.0:4433', '--check'], 'ERR_CONFIG_AUTH_NONE_REFUSED', /flag --auth: /],
     [['serve', '--listen', 'localhost', '--check'], 'ERR_CONFIG_INVALID', /flag --listen: /],
+    [['serve', '--listen', '127.0.0.1:4433', '--cert', path.join(dir, 'missing.crt'), '--cert-key', bad, '--check'], 'ERR_CONFIG_READ', /flag --cert: .*ENOENT/],
+    [['serve', '--listen', '127.0.0.1:4433', '--cert', bad, '--cert-key', bad], 'ERR_CONFIG_INVALID', /flag --cert: .*not a PEM certificate/],
+    [['config', 'init', '--client', '-o', dir, '--force'], 'ERR_CONFIG_READ', /EISDIR/],
   ];
   for (const [args, code, re] of cases) {
     test(`${args.map((a) => path.basename(a)).join(' ')} → exit 3 ${code}`, async () => {
@@ -234,6 +248,23 @@ describe('relay-cli engines not built', () => {
       const d = await runCli(['daemon', '--config', path.join(dir, 'c.toml'), '--socket', path.join(dir, 'd.sock')], { env: { MASQUE_ENGINE_MODULE: missing } });
       assert.equal(d.code, 6);
       assertOneLineError(d.stderr, 'ERR_NOT_BUILT');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('relay-cli failed start', () => {
+  test('serve exits with the error even when the relay left a handle open before failing', async () => {
+    // Like a bind failure after the egress TUN was set up: the process used to print the
+    // error and then never exit.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'masque-cli-leak-'));
+    try {
+      const mod = path.join(dir, 'leaky-relay.mjs');
+      writeFileSync(mod, "export async function runRelay() { setInterval(() => {}, 1000); throw new Error('bind EADDRNOTAVAIL'); }\n");
+      const r = await runCli(['serve', '--role', 'both', '--listen', '127.0.0.1:4433', '--auth', 'none'], { env: { MASQUE_RELAY_MODULE: mod }, timeoutMs: 5000 });
+      assert.equal(r.code, 1, `expected exit 1, got ${r.code} (null: killed after hanging)`);
+      assertOneLineError(r.stderr, 'ERR_UNEXPECTED');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

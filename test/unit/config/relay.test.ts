@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadRelayConfig, parseRelayConfig } from '../../../src/config/relay.js';
 import { ConfigError } from '../../../src/config/errors.js';
+import { MAX_CONFIG_BYTES } from '../../../src/config/toml.js';
 import { buildPolicy } from '../../../src/relay/policy-setup.js';
 
 const VALID = `role = "ingress"
@@ -150,4 +151,44 @@ test('syntax errors carry the line; unreadable files are ERR_CONFIG_READ', async
 test('a flag value error names the flag', () => {
   assert.throws(() => parseRelayConfig(VALID, 'relay.toml', { listen: 'bogus' }), (e: ConfigError) => e.flag === '--listen' && e.message.startsWith('flag --listen: '));
   assert.throws(() => parseRelayConfig('', undefined, { listen: '127.0.0.1:1', allowTarget: ['x/99'] }), (e: ConfigError) => e.flag === '--allow-target');
+});
+
+test('cert and cert_key are read with the config: missing, not PEM, or not a pair is a ConfigError at the key', async () => {
+  const { generateSelfSigned } = await import('../../../src/quic/certs.js');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'masque-cfg-cert-'));
+  try {
+    const [a, b] = [await generateSelfSigned({ names: ['a'] }), await generateSelfSigned({ names: ['b'] })];
+    writeFileSync(path.join(dir, 'a.crt'), a.certPem);
+    writeFileSync(path.join(dir, 'a.key'), a.keyPem);
+    writeFileSync(path.join(dir, 'b.key'), b.keyPem);
+    const f = path.join(dir, 'relay.toml');
+    const withCert = (cert: string, key: string): Promise<unknown> => {
+      writeFileSync(f, `listen = "127.0.0.1:1"\ncert = "${cert}"\ncert_key = "${key}"\n`);
+      return loadRelayConfig({ config: f });
+    };
+    assert.equal(((await withCert('a.crt', 'a.key')) as { cert: string }).cert, path.join(dir, 'a.crt'));
+    await assert.rejects(withCert('none.crt', 'a.key'), (e: ConfigError) => e.code === 'ERR_CONFIG_READ' && e.key === 'cert' && e.line === 2 && e.message.includes('ENOENT'));
+    await assert.rejects(withCert('a.crt', '.'), (e: ConfigError) => e.code === 'ERR_CONFIG_READ' && e.key === 'cert_key' && e.message.includes('EISDIR'));
+    await assert.rejects(withCert('a.key', 'a.key'), (e: ConfigError) => e.code === 'ERR_CONFIG_INVALID' && e.key === 'cert' && e.message.includes('not a PEM certificate'));
+    await assert.rejects(withCert('a.crt', 'a.crt'), (e: ConfigError) => e.code === 'ERR_CONFIG_INVALID' && e.key === 'cert_key' && e.message.includes('not a PEM private key'));
+    await assert.rejects(withCert('a.crt', 'b.key'), (e: ConfigError) => e.code === 'ERR_CONFIG_INVALID' && e.key === 'cert_key' && e.line === 3);
+    // From flags: the flag is named.
+    await assert.rejects(loadRelayConfig({ listen: '127.0.0.1:1', cert: path.join(dir, 'none.crt'), certKey: path.join(dir, 'a.key') }), (e: ConfigError) => e.flag === '--cert');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a config file over 1 MiB (or an endless one like /dev/zero) is ERR_CONFIG_READ, not read whole', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'masque-cfg-big-'));
+  try {
+    const f = path.join(dir, 'r.toml');
+    writeFileSync(f, 'listen = "127.0.0.1:1"\n'.padEnd(MAX_CONFIG_BYTES, '#'));
+    assert.equal((await loadRelayConfig({ config: f })).listen.port, 1);
+    writeFileSync(f, 'listen = "127.0.0.1:1"\n'.padEnd(MAX_CONFIG_BYTES + 1, '#'));
+    await assert.rejects(loadRelayConfig({ config: f }), (e: ConfigError) => e.code === 'ERR_CONFIG_READ' && e.message.includes('larger than 1 MiB'));
+    if (existsSync('/dev/zero')) await assert.rejects(loadRelayConfig({ config: '/dev/zero' }), { code: 'ERR_CONFIG_READ' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
