@@ -4,7 +4,8 @@
  *
  * Every problem is a ConfigError naming the TOML key and line, or the flag. Relative paths
  * resolve against the config file's directory (flags: the working directory).
- * `relay-cli serve --role both --listen 127.0.0.1:4433` needs no file: all else has defaults.
+ * `relay-cli serve --role both --listen 127.0.0.1:4433` needs no file: all else has defaults
+ * (it admits Noise clients only with `--authorized-keys`; without, it warns and admits none).
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
