@@ -8,7 +8,7 @@
  *
  *   ingress:  compose([noise, bearer])               (+ anonymous to admit everyone)
  *   egress:   compose([trustedSource, ingressNoise]) (two-hop mode, auth.md §5)
- *   later:    compose([noise, privateToken, bearer]) (Privacy Pass: private-token.ts)
+ *   egress with Privacy Pass: compose([privateToken, …])  (src/privacy/egress-authorizer.ts)
  *
  * Pure and synchronous (the handshake is a few X25519 operations, ~0.3 ms); the relay
  * maps a failure to its HTTP status and sends `responseHeaders` either way.
@@ -43,7 +43,7 @@ export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'trusted-ingress'; via: 'address'; peerAddress: string; rule: string }
   | { kind: 'trusted-ingress'; via: 'noise-key'; publicKey: string; name: string | undefined }
-  /** Reserved for Privacy Pass (RFC 9577); produced by PrivateTokenAuthorizer. */
+  /** Privacy Pass (RFC 9577): produced by src/privacy/egress-authorizer.ts. */
   | { kind: 'private-token'; tokenType: number };
 
 export type AuthResult =

@@ -12,5 +12,4 @@ export * from './noise-auth.js';
 export * from './bearer.js';
 export * from './cidr.js';
 export * from './authorizer.js';
-export * from './private-token.js';
 export * from './key-file.js';

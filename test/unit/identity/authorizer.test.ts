@@ -5,7 +5,6 @@ import {
   AnonymousAuthorizer, BearerAuthorizer, NoiseAuthorizer, TrustedSourceAuthorizer, composeAuthorizers,
   type AuthRequest, type HeaderField,
 } from '../../../src/identity/authorizer.js';
-import { PrivateTokenAuthorizer } from '../../../src/identity/private-token.js';
 import { AuthorizedKeys } from '../../../src/identity/authorized-keys.js';
 import { BearerTokens } from '../../../src/identity/bearer.js';
 import { createClientHello, finishClient } from '../../../src/identity/noise-auth.js';
@@ -118,26 +117,4 @@ test('egress: trusted source by address, with a one-off client key to pin the eg
   const e = auth.authorize(req([], '203.0.113.1'));
   assert.ok(!e.ok && e.httpStatus === 403);
   assert.throws(() => new TrustedSourceAuthorizer({ addresses: ['10.0.0.0/33'] }), { code: 'ERR_CIDR_INVALID' });
-});
-
-test('Privacy Pass slot: PrivateToken scheme reaches the verifier', () => {
-  const seen: Uint8Array[] = [];
-  const pp = new PrivateTokenAuthorizer({
-    challenge: () => 'challenge="AAA", token-key="BBB"',
-    verify: (token) => {
-      seen.push(token);
-      return token[0] === 1 ? { ok: true, tokenType: 2 } : { ok: false, reason: 'bad' };
-    },
-  });
-  const auth = composeAuthorizers([pp]);
-  const good = auth.authorize(req([['proxy-authorization', `PrivateToken token="${Buffer.from([1, 2, 3]).toString('base64url')}"`]]));
-  assert.ok(good.ok);
-  assert.deepEqual(good.principal, { kind: 'private-token', tokenType: 2 });
-  const bad = auth.authorize(req([['proxy-authorization', `PrivateToken token=${Buffer.from([9]).toString('base64url')}`]]));
-  assert.ok(!bad.ok && bad.code === 'ERR_AUTH_BAD_TOKEN');
-  const none = auth.authorize(req([]));
-  assert.deepEqual(!none.ok && none.responseHeaders, [['proxy-authenticate', 'PrivateToken challenge="AAA", token-key="BBB"']]);
-  const malformed = auth.authorize(req([['proxy-authorization', 'PrivateToken nope']]));
-  assert.ok(!malformed.ok && malformed.code === 'ERR_AUTH_MALFORMED');
-  assert.equal(seen.length, 2);
 });
