@@ -84,23 +84,33 @@ export function register(program: Command): void {
       .option('--json', 'print the resulting config as JSON')
       .action(async (pairs: string[], _flags, c: Command) => {
         const out = outputFor(c);
-        const patch: Record<string, unknown> = {};
-        for (const p of pairs) {
-          const eq = p.indexOf('=');
-          if (eq <= 0) throw new CliError('ERR_USAGE', `expected key=value, got ${JSON.stringify(p)}`, EXIT.USAGE);
-          const raw = p.slice(eq + 1);
-          let v: unknown = raw;
-          try {
-            v = JSON.parse(raw);
-          } catch {
-            // a plain string
-          }
-          patch[p.slice(0, eq)] = v;
-        }
+        const patch = parseSetPairs(pairs);
         const cfg = await clientFor(c, out).setConfig(patch);
         if (out.isJson) out.json(cfg);
         else out.line('ok');
       }),
     ['relay-cli config set killSwitch=true', `relay-cli config set 'dns={"servers":["9.9.9.9"]}'`],
   );
+}
+
+/**
+ * `config set` arguments → the PATCH body: `key=value`, the value JSON or else a plain string.
+ * Own properties only: `patch[k] = v` on a plain object dropped k = "__proto__" silently, and
+ * the daemon answered "ok" to a key it never saw; sent as-is it is refused there.
+ */
+export function parseSetPairs(pairs: readonly string[]): Record<string, unknown> {
+  const patch = Object.create(null) as Record<string, unknown>;
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new CliError('ERR_USAGE', `expected key=value, got ${JSON.stringify(p)}`, EXIT.USAGE);
+    const raw = p.slice(eq + 1);
+    let v: unknown = raw;
+    try {
+      v = JSON.parse(raw);
+    } catch {
+      // a plain string
+    }
+    patch[p.slice(0, eq)] = v;
+  }
+  return patch;
 }

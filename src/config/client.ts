@@ -100,6 +100,8 @@ export function parseClientConfig(text: string, file?: string, flags: ClientFlag
  * whole) and re-validate. Throws ConfigError naming the (snake_case) key.
  */
 export function patchClientConfig(cfg: ClientConfig, patch: Record<string, unknown>): ClientConfig {
+  // `file` is where the daemon's config lives, not a setting: a patch of it did nothing.
+  if (Object.hasOwn(patch, 'file')) throw new ConfigError(CONFIG_CODES.UNKNOWN_KEY, 'not a setting (the config file is chosen when the daemon starts)', { file: 'patch', key: 'file' });
   const merged: Record<string, unknown> = { ...cfg, ...patch };
   delete merged.file;
   const loaded = emptyLoaded();
@@ -277,7 +279,9 @@ export function assertConnectable(cfg: ClientConfig): void {
 function toSnake(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(toSnake);
   if (v === null || typeof v !== 'object') return v;
-  const out: Record<string, unknown> = {};
+  // Null prototype: a patch key "__proto__" stays a key (and is refused as unknown) instead of
+  // vanishing in the assignment below.
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [k, x] of Object.entries(v)) if (x !== undefined) out[k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] = toSnake(x);
   return out;
 }

@@ -119,3 +119,12 @@ test('patchClientConfig re-validates and names the key', () => {
   assert.throws(() => patchClientConfig(c, { killSwitch: 'on' }), (e: ConfigError) => e.code === 'ERR_CONFIG_INVALID' && e.key === 'kill_switch');
   assert.throws(() => patchClientConfig(c, { dns: { servers: ['x'] } }), (e: ConfigError) => e.key === 'dns.servers[0]');
 });
+
+test('patchClientConfig refuses keys that would otherwise vanish: file and __proto__ (as JSON parses them)', () => {
+  const c = parseClientConfig(VALID, 'c.toml');
+  assert.throws(() => patchClientConfig(c, { file: '/tmp/x.toml' }), (e: ConfigError) => e.code === 'ERR_CONFIG_UNKNOWN_KEY' && e.key === 'file');
+  for (const body of ['{"__proto__": 1}', '{"__proto__": {"killSwitch": true}}']) {
+    assert.throws(() => patchClientConfig(c, JSON.parse(body) as Record<string, unknown>), (e: ConfigError) => e.code === 'ERR_CONFIG_UNKNOWN_KEY' && e.key === '__proto__', body);
+  }
+  assert.equal(patchClientConfig(c, {}).file, c.file, 'the file stays the one loaded');
+});
