@@ -10,10 +10,8 @@ import { constants } from 'node:fs';
 import { open, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { encodeKey, generateKeyPair } from '../identity/keys.js';
-import { ERR_KEY_INVALID } from '../identity/errors.js';
 import { readPrivateKeyFile, writePrivateKeyFile } from '../identity/key-file.js';
 import { DEFAULT_IPV4_POOL, DEFAULT_IPV6_POOL } from '../masque/address-pool.js';
-import { isMasqueError } from '../core/errors.js';
 import { ConfigError, CONFIG_CODES } from './errors.js';
 
 export const CONFIG_FILE_MODE = 0o600;
@@ -141,7 +139,7 @@ export async function initRelayConfig(file: string, opts: { force?: boolean } = 
   const files: string[] = [];
   if (await exists(keyFile)) {
     if (!opts.force) throw new ConfigError(CONFIG_CODES.EXISTS, 'exists; use --force to keep it and rewrite the config', { file: keyFile });
-    publicKey = encodeKey((await readKeptKey(keyFile)).keyPair.publicKey);
+    publicKey = encodeKey((await readPrivateKeyFile(keyFile)).keyPair.publicKey); // a bad one: ERR_KEY_INVALID naming the file
   } else {
     if ((await exists(file)) && !opts.force) throw new ConfigError(CONFIG_CODES.EXISTS, 'file exists; use --force to replace it', { file });
     const kp = generateKeyPair();
@@ -184,16 +182,6 @@ async function writeNew(file: string, text: string, force: boolean): Promise<voi
 async function refuseDirectory(file: string): Promise<void> {
   const st = await stat(file).catch(() => undefined);
   if (st?.isDirectory()) throw new ConfigError(CONFIG_CODES.READ, 'cannot create file (EISDIR): this is a directory; give a file name with -o', { file });
-}
-
-/** The relay key kept by `--force`; a bad one is reported with its path (ERR_KEY_INVALID alone names no file). */
-async function readKeptKey(keyFile: string): ReturnType<typeof readPrivateKeyFile> {
-  try {
-    return await readPrivateKeyFile(keyFile);
-  } catch (e) {
-    if (!isMasqueError(e) || e.code !== ERR_KEY_INVALID) throw e; // ERR_KEY_FILE names the path already
-    throw new ConfigError(e.code, `kept relay key: ${e.message} (move it away to generate a new one)`, { file: keyFile }, { cause: e });
-  }
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -48,7 +48,7 @@ export async function writePrivateKeyFile(path: string, privateKey: Uint8Array):
     }
     await link(tmp, path);
   } catch (cause) {
-    throw new IdentityError(ERR_KEY_FILE, `identity: cannot write private key file ${path}`, { cause });
+    throw new IdentityError(ERR_KEY_FILE, `identity: cannot write private key file ${path} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, { cause });
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
@@ -69,7 +69,15 @@ export async function readPrivateKeyFile(path: string): Promise<LoadedKey> {
   } catch (cause) {
     throw new IdentityError(ERR_KEY_FILE, `identity: cannot read private key file ${path}`, { cause });
   }
-  return { keyPair: parsePrivateKey(text), mode, isTooOpen: (mode & 0o077) !== 0 };
+  let keyPair: KeyPair;
+  try {
+    keyPair = parsePrivateKey(text);
+  } catch (e) {
+    // The parser knows the content, not where it came from: name the file (never the content).
+    if (e instanceof IdentityError) throw new IdentityError(e.code, `${path}: ${e.message}`, { cause: e });
+    throw e;
+  }
+  return { keyPair, mode, isTooOpen: (mode & 0o077) !== 0 };
 }
 
 /**
