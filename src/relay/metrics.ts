@@ -8,6 +8,7 @@
  */
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { MasqueError } from '../core/errors.js';
 import type { HostPort } from '../quic/path.js';
 
 export type SessionKind = 'connect-udp' | 'connect-ip';
@@ -102,7 +103,9 @@ export class RelayMetrics {
     });
     const srv = this.server;
     return new Promise((resolve, reject) => {
-      srv.once('error', reject);
+      // A stable code beside ERR_QUIC_BIND: an operator's typo in `metrics` is not a crash.
+      srv.once('error', (e: NodeJS.ErrnoException) =>
+        reject(new MasqueError('ERR_RELAY_METRICS_BIND', `metrics: cannot listen on ${addr.host}:${addr.port} (${e.code ?? e.message})`, { cause: e })));
       srv.listen(addr.port, addr.host, () => {
         const a = srv.address() as { address: string; port: number };
         resolve({ host: a.address, port: a.port });
