@@ -260,13 +260,28 @@ function readEgress(t: Fields, filePath: FilePath): RelayConfig['egress'] {
   const lists = { allowTargets: t.strList('allow_targets'), denyTargets: t.strList('deny_targets'), trustedIngress: t.strList('trusted_ingress') };
   t.checkEach('allow_targets', lists.allowTargets, (v) => checkNetworkPrefix(v));
   t.checkEach('deny_targets', lists.denyTargets, (v) => checkNetworkPrefix(v));
-  t.checkEach('trusted_ingress', lists.trustedIngress, parseCidr);
+  t.checkEach('trusted_ingress', lists.trustedIngress, checkTrustedIngress);
   const privateToken = readEgressPrivateToken(t, filePath, lists.trustedIngress);
   t.done();
   return { ipv4Pool, ipv6Pool, ...lists, ...(privateToken ? { privateToken } : {}) };
 }
 
 /** The `private_token*` keys of `[egress]` (small edit for Privacy Pass; the checks are shape only: keys are parsed at start). */
+/**
+ * A trusted ingress is admitted without a client key (auth.md §5), so a prefix wider than the
+ * operator meant is a hole: `203.0.113.10/8` would trust all of 203.0.0.0/8. Host bits after
+ * the length are refused, as for every other prefix (checkNetworkPrefix), with the fix named.
+ */
+function checkTrustedIngress(v: string): void {
+  parseCidr(v);
+  try {
+    checkNetworkPrefix(v);
+  } catch {
+    const host = v.trim().split('/')[0]!;
+    throw new Error(`host bits set in ${JSON.stringify(v)}, which would trust every address of its /${v.trim().split('/')[1]}: for one relay write ${JSON.stringify(host)}`);
+  }
+}
+
 function readEgressPrivateToken(t: Fields, filePath: FilePath, trustedIngress: string[]): EgressPrivateToken | undefined {
   const mode = t.oneOf('private_token', PRIVATE_TOKEN_MODES, 'off');
   const p = {

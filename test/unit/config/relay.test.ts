@@ -103,6 +103,8 @@ const BAD: [string, string, string, number][] = [
   ['listen = "127.0.0.1:1"\n[egress]\ndeny_targets = ["10.0.0.0/8", "10.0.0.0/08"]\n', 'ERR_CONFIG_INVALID', 'egress.deny_targets[1]', 3],
   ['listen = "127.0.0.1:1"\n[egress]\nipv4_pool = "10.64.0.1/10"\n', 'ERR_CONFIG_INVALID', 'egress.ipv4_pool', 3],
   ['listen = "127.0.0.1:1"\n[egress]\ntrusted_ingress = ["10.0.0.0/08"]\n', 'ERR_CONFIG_INVALID', 'egress.trusted_ingress[0]', 3],
+  // A trusted ingress needs no client key: "one relay /8" would trust a whole /8.
+  ['listen = "127.0.0.1:1"\n[egress]\ntrusted_ingress = ["10.0.0.0/8", "203.0.113.10/8"]\n', 'ERR_CONFIG_INVALID', 'egress.trusted_ingress[1]', 3],
   ['listen = "127.0.0.1:1"\n[limits]\npackets_per_sec = -1\n', 'ERR_CONFIG_INVALID', 'limits.packets_per_sec', 3],
   ['listen = "127.0.0.1:1"\n[limits]\nmax_sessions_per_client = 1.5\n', 'ERR_CONFIG_INVALID', 'limits.max_sessions_per_client', 3],
   ['listen = "127.0.0.1:1"\nauth = "bearer"\n[[bearer_tokens]]\nid = "x"\ntoken = "short"\n', 'ERR_CONFIG_INVALID', 'bearer_tokens[0].token', 5],
