@@ -105,8 +105,14 @@ export class ControlServer {
       process.umask(oldMask);
     }
     this.servers.push({ server, path: opts.path });
-    const gid = await secureSocket(opts.path, opts.mode ?? 0o660, opts.group === undefined ? 'masque' : opts.group);
+    const group = opts.group === undefined ? 'masque' : opts.group;
+    const gid = await secureSocket(opts.path, opts.mode ?? 0o660, group);
     this.log.info({ socket: opts.path, access, gid }, 'control API listening');
+    if (group !== null && gid === null) {
+      // Not fatal (root can still use it), but otherwise `relay-cli status` as a user fails later
+      // with a permission error that does not say why.
+      this.log.warn({ socket: opts.path, group }, `group ${group} not found: only root can use the control socket (groupadd ${group}; usermod -aG ${group} USER)`);
+    }
   }
 
   /** Send a log line to subscribers that asked for logs (`/v0/events?logs=1`). */

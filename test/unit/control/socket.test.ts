@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ControlServer } from '../../../src/control/server.js';
 import { ControlClient } from '../../../src/control/client.js';
 import { lookupGroupId, verifyOwnership } from '../../../src/control/socket.js';
-import { silentLogger } from '../../../src/log/logger.js';
+import { createRootLogger, lineSink, silentLogger } from '../../../src/log/logger.js';
 import { FakeBackend } from '../../helpers/fake-backend.js';
 import { startHarness } from '../../helpers/control-harness.js';
 
@@ -48,6 +48,24 @@ test('socket is chowned to the named group when it exists', async () => {
     const gid = isRoot ? '4242' : String(process.getgid?.() ?? 0);
     await server.listen({ path: path.join(dir, 'd.sock'), group: gid });
     assert.equal(statSync(path.join(dir, 'd.sock')).gid, Number(gid));
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a group that does not exist is a warning naming it; the socket still comes up', async () => {
+  const dir = tmp();
+  const warnings: string[] = [];
+  const log = createRootLogger({ level: 'info', destination: lineSink((o) => { if (o.level === 40) warnings.push(String(o.msg)); }), isPretty: false });
+  const server = new ControlServer({ backend: new FakeBackend(), log });
+  try {
+    await server.listen({ path: path.join(dir, 'd.sock'), group: 'no-such-group-masque-test' });
+    assert.ok(statSync(path.join(dir, 'd.sock')).isSocket());
+    assert.equal(warnings.length, 1, JSON.stringify(warnings));
+    assert.match(warnings[0]!, /^group no-such-group-masque-test not found: only root can use the control socket/);
+    await server.listen({ path: path.join(dir, 'ro.sock'), group: null, access: 'read', mode: 0o666 });
+    assert.equal(warnings.length, 1, 'no group asked, no warning');
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
