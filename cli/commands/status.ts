@@ -15,6 +15,7 @@ export function register(program: Command): void {
       .option('-w, --watch', 'keep running and show every change and a stats tick each second')
       .option('--count <n>', 'with --watch: stop after n events', (v) => positiveInt(v, '--count'))
       .action(async (opts: { watch?: boolean; count?: number }, cmd: Command) => {
+        if (opts.count !== undefined && !opts.watch) throw new CliError('ERR_USAGE', '--count needs --watch (it counts watched events)', EXIT.USAGE);
         const out = outputFor(cmd);
         const client = clientFor(cmd, out);
         if (!opts.watch) {

@@ -112,6 +112,7 @@ describe('relay-cli usage errors', () => {
     // Beyond a Node timer's 2^31-1 ms it used to time out after 1 ms.
     ['connect', '--timeout', '2147484'],
     ['status', '--watch', '--count', '0'],
+    ['status', '--count', '3'], // was ignored without --watch
     ['daemon', '--log-level', 'loud'],
   ];
   for (const args of cases) {
