@@ -103,11 +103,15 @@ export class RequestRouter {
     st.authHeaders = [];
     this.track(stream, key, done);
     if (req.protocol === 'connect-udp') {
-      // An ingress's CONNECT-UDP targets are egress relays, never the user's destinations, so
-      // logging them is safe; an egress/both relay logs the target only at debug level.
+      // An ingress logs the target only when it is one of its egress relays: any other target
+      // (a third-party or misconfigured client asking for a destination) is refused with 403
+      // and must not land in the log beside the client's address. An egress/both relay logs
+      // the target only at debug level.
       const target = `${req.targetHost}:${req.targetPort}`;
-      if (this.d.role === 'ingress') this.d.log.info({ kind: req.protocol, peer: qc.peer.host, target }, 'session requested');
-      else {
+      if (this.d.role === 'ingress') {
+        const isEgress = this.d.udpProxy.o.isTargetAllowed?.(req.targetHost, req.targetPort) ?? false;
+        this.d.log.info({ kind: req.protocol, peer: qc.peer.host, ...(isEgress ? { target } : { target: 'refused: not an egress' }) }, 'session requested');
+      } else {
         this.d.log.info({ kind: req.protocol, peer: qc.peer.host }, 'session requested');
         this.d.log.debug({ target }, 'connect-udp target');
       }
@@ -201,7 +205,11 @@ export class RequestRouter {
 
   private refuse(stream: H3Stream, e: unknown, done: (s: number) => void): void {
     const s = errToStatus(e);
-    if (s.httpStatus >= 500) this.d.log.warn({ err: e }, 'request failed');
+    // A relay fault is worth a warning with its stack; 501 (a protocol this relay does not
+    // serve, e.g. CONNECT-IP at an ingress) is the client's request, and any client could
+    // fill the log with stacks by repeating it.
+    if (s.httpStatus === 501) this.d.log.debug({ code: (e as { code?: string }).code }, 'request not served here');
+    else if (s.httpStatus >= 500) this.d.log.warn({ err: e }, 'request failed');
     stream.respond([[':status', String(s.httpStatus)], ['proxy-status', formatProxyStatus(PROXY_NAME, s)]], { endStream: true });
     done(s.httpStatus);
   }

@@ -53,6 +53,11 @@ test('ingress: forwards only to its egress, never serves CONNECT-IP', async () =
   assert.ok(toServer.status >= 400 && toServer.status < 600, `non-egress target refused: ${toServer.status}`);
   assert.match(toServer.proxyStatus ?? '', /error=/);
   assert.equal(connectIp.status, 501);
+  // The refused destination never reaches the ingress's log beside the client's address.
+  const logged = JSON.stringify(lab.ingress!.logs);
+  assert.ok(logged.includes(`${lab.egress.address}:${lab.egress.port}`), 'the egress target is logged');
+  assert.ok(!logged.includes(tb.addr.server.v4), `the server's address is not: ${logged.slice(-600)}`);
+  assert.ok(!lab.ingress!.logs.some((l) => l.msg === 'request failed'), 'a 501 is the client\'s request, not a relay fault to warn about');
 });
 
 test('egress: refuses loopback, link-local/metadata and private targets not allowed', async () => {
