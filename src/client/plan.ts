@@ -45,6 +45,10 @@ function byName(cfg: ClientConfig, name: string | undefined, what: string): Rela
   return r;
 }
 
+function isSameRelay(a: RelayEntry, b: RelayEntry): boolean {
+  return a === b || a.publicKey === b.publicKey || a.address === b.address;
+}
+
 /** Candidate plans in failover order: the chosen relays first, then the others of each role. */
 export async function planChains(cfg: ClientConfig, opts: ConnectOptions): Promise<ChainPlan[]> {
   const clientStatic = cfg.privateKey ? parsePrivateKey(cfg.privateKey) : undefined;
@@ -72,7 +76,13 @@ export async function planChains(cfg: ClientConfig, opts: ConnectOptions): Promi
   if (!opts.ingress && !opts.egress) assertConnectable(cfg);
   const ingress = byName(cfg, opts.ingress ?? cfg.ingress, 'the ingress');
   const egress = byName(cfg, opts.egress ?? cfg.egress, 'the egress');
-  const ingresses = [ingress, ...cfg.relays.filter((r) => r !== ingress && r.role === 'ingress')];
+  // One relay as both hops would see who you are and where you go: the split two hops exist
+  // for. The config check refuses it by name; `--ingress`/`--egress` and the failover list
+  // bypass that, and two entries can name one relay (same key or address).
+  if (isSameRelay(ingress, egress)) {
+    throw new MasqueError('ERR_TUNNEL_CONFIG', `ingress ${JSON.stringify(ingress.name)} and egress ${JSON.stringify(egress.name)} are the same relay; two hops need two`);
+  }
+  const ingresses = [ingress, ...cfg.relays.filter((r) => r !== ingress && r.role === 'ingress' && !isSameRelay(r, egress))];
   const eg = await resolveRelay(egress);
   // Privacy Pass (docs/protocol/privacy.md): loaded only when enabled; one wallet per process.
   const privateTokens = cfg.privateTokens ? (await import('../privacy/client-source.js')).privateTokenSource(cfg.privateTokens) : undefined;
