@@ -138,8 +138,9 @@ export async function openChain(plan: ChainPlan, onStage: (s: ConnectStage) => v
       ipHop = inner;
       ipRelay = egress;
       // A one-off key for the egress: it authenticates the egress to us (pinning), but the
-      // egress admits us by the ingress's address and never sees our long-term key.
-      if (egress.publicKey) firstNoise = noiseHello(inner, generateKeyPair(), egress.publicKey, timestamper);
+      // egress admits us by the ingress's address and never sees our long-term key. No shared
+      // timestamper either: its timestamps are whole seconds (noiseHello).
+      if (egress.publicKey) firstNoise = noiseHello(inner, generateKeyPair(), egress.publicKey);
     }
     onStage('assigning-address');
     const ip = await withTimeout(openConnectIp(ipHop.h3, {

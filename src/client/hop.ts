@@ -58,9 +58,16 @@ export async function openHop(o: { path: PacketPath; peer: HostPort; serverName:
   return { endpoint, h3, quic, certSha256: createHash('sha256').update(leaf).digest() };
 }
 
-/** The Noise hello for this hop's first request, and how to check the relay's answer. */
+/**
+ * The Noise hello for this hop's first request, and how to check the relay's answer.
+ * `timestamper` (our long-term key): strictly increasing timestamps, so the relay's replay
+ * guard accepts two hellos in one millisecond. Without it (the one-off key for the egress) the
+ * clock is sent in whole seconds: to the millisecond, a client's offset from the egress's clock
+ * is nearly constant, and a quasi-identifier that links its sessions (auth.md §5).
+ */
 export function noiseHello(hop: Hop, clientStatic: KeyPair, relayPublicKey: Uint8Array, timestamper?: MonotonicTimestamper): { headers: FieldLine[]; state: ClientHandshakeState } {
-  const hello = createClientHello({ clientStatic, relayPublicKey, tlsCertSha256: hop.certSha256, nowMs: Date.now(), timestamper });
+  const nowMs = timestamper ? Date.now() : Math.floor(Date.now() / 1000) * 1000;
+  const hello = createClientHello({ clientStatic, relayPublicKey, tlsCertSha256: hop.certSha256, nowMs, timestamper });
   return { headers: [[NOISE_REQUEST_HEADER, hello.headerValue]], state: hello.state };
 }
 
