@@ -332,6 +332,11 @@ function readLimits(t: Fields): RelayConfig['limits'] {
   return limits;
 }
 
+/** An egress-only relay that admits clients through trusted ingress relays or Privacy Pass tokens, not by their keys. */
+export function isTwoHopEgress(cfg: RelayConfig): boolean {
+  return cfg.role === 'egress' && (cfg.egress.trustedIngress.length > 0 || cfg.egress.privateToken !== undefined);
+}
+
 /**
  * The authentication rules that span several keys:
  * - `auth = "none"` only on a loopback listen, unless forced (an open proxy is a liability);
@@ -349,8 +354,7 @@ function checkAuth(cfg: RelayConfig, loaded: Loaded): void {
       where('auth'),
     );
   }
-  const isTwoHopEgress = cfg.role === 'egress' && (cfg.egress.trustedIngress.length > 0 || cfg.egress.privateToken !== undefined);
-  if (cfg.auth === 'noise' && !isLoopback && cfg.authorizedKeys === undefined && !isTwoHopEgress) {
+  if (cfg.auth === 'noise' && !isLoopback && cfg.authorizedKeys === undefined && !isTwoHopEgress(cfg)) {
     throw new ConfigError(CONFIG_CODES.MISSING_KEY, 'auth = noise on a non-loopback listen needs authorized_keys (a file of client public keys)', { ...where('auth'), key: 'authorized_keys' });
   }
   if (cfg.auth === 'bearer' && cfg.bearerTokens.length === 0) {

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { RelayConfig } from '../config/relay.js';
+import { isTwoHopEgress, type RelayConfig } from '../config/relay.js';
 import { loadOrGenerateKeyPair } from '../identity/key-file.js';
 import { encodeKey } from '../identity/keys.js';
 import { ReplayGuard } from '../identity/replay-guard.js';
@@ -62,8 +62,7 @@ export async function runRelay(cfg: RelayConfig, deps: { log: Logger }): Promise
   // Stable across restarts (derived from the identity): a restarted relay can reset the
   // connections of its previous life at once (RFC 9000 §10.3), so clients reconnect quickly.
   const resetSecret = createHmac('sha256', id.keyPair.privateKey).update('masque-relay stateless reset v1').digest();
-  const isTwoHopEgress = cfg.role === 'egress' && (cfg.egress.trustedIngress.length > 0 || cfg.egress.privateToken !== undefined);
-  if (cfg.auth === 'noise' && cfg.authorizedKeys === undefined && !isTwoHopEgress) {
+  if (cfg.auth === 'noise' && cfg.authorizedKeys === undefined && !isTwoHopEgress(cfg)) {
     // Allowed on loopback (config/relay.ts checkAuth), but like WireGuard with no peers it
     // admits nobody: say so, or the first client's ERR_AUTH_UNKNOWN_KEY is a puzzle.
     log.warn('no authorized_keys: no Noise client will be admitted (relay-cli pubkey < client.key >> authorized_keys, then --authorized-keys authorized_keys)');
