@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ControlClient, defaultSocketPath } from '../src/control/client.js';
+import { CliError, EXIT } from './exit-codes.js';
 import { Output } from './output.js';
 
 /** The package version (from package.json beside dist/). */
@@ -32,7 +33,10 @@ export function outputFor(cmd: Command): Output {
 
 /** The socket path chosen by `--socket`, env MASQUE_SOCKET, or the default. */
 export function socketPathFor(cmd: Command): string {
-  return cmd.optsWithGlobals<GlobalOpts>().socket ?? defaultSocketPath();
+  const socket = cmd.optsWithGlobals<GlobalOpts>().socket ?? defaultSocketPath();
+  // An empty --socket is a mistake, not a path: it read "no socket at  (…)".
+  if (socket === '') throw new CliError('ERR_USAGE', '--socket is empty: give the control socket path', EXIT.USAGE);
+  return socket;
 }
 
 /** A control client for the chosen socket; version mismatches become warnings on stderr. */

@@ -113,6 +113,7 @@ describe('relay-cli usage errors', () => {
     ['connect', '--timeout', '2147484'],
     ['status', '--watch', '--count', '0'],
     ['status', '--count', '3'], // was ignored without --watch
+    ['status', '--socket', ''],
     ['daemon', '--log-level', 'loud'],
   ];
   for (const args of cases) {
