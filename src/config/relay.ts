@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseCidr } from '../identity/cidr.js';
 import { DEFAULT_IPV4_POOL, DEFAULT_IPV6_POOL } from '../masque/address-pool.js';
+import { parseIpPrefix } from '../masque/ip-prefix.js';
 import { ConfigError, CONFIG_CODES } from './errors.js';
 import { Fields } from './fields.js';
 import { emptyLoaded, loadTomlFile, locate, overlayFlags, parseToml, type Loaded } from './toml.js';
@@ -266,7 +267,6 @@ function readEgress(t: Fields, filePath: FilePath): RelayConfig['egress'] {
   return { ipv4Pool, ipv6Pool, ...lists, ...(privateToken ? { privateToken } : {}) };
 }
 
-/** The `private_token*` keys of `[egress]` (small edit for Privacy Pass; the checks are shape only: keys are parsed at start). */
 /**
  * A trusted ingress is admitted without a client key (auth.md §5), so a prefix wider than the
  * operator meant is a hole: `203.0.113.10/8` would trust all of 203.0.0.0/8. Host bits after
@@ -274,14 +274,16 @@ function readEgress(t: Fields, filePath: FilePath): RelayConfig['egress'] {
  */
 function checkTrustedIngress(v: string): void {
   parseCidr(v);
-  try {
-    checkNetworkPrefix(v);
-  } catch {
-    const host = v.trim().split('/')[0]!;
-    throw new Error(`host bits set in ${JSON.stringify(v)}, which would trust every address of its /${v.trim().split('/')[1]}: for one relay write ${JSON.stringify(host)}`);
+  // Host bits after the length (valid but for them): checkNetworkPrefix would suggest the
+  // network, which here is the hole; name the one relay instead. Other mistakes keep its message.
+  if (parseIpPrefix(v) === null && parseIpPrefix(v, false) !== null) {
+    const [host, len] = v.trim().split('/');
+    throw new Error(`host bits set in ${JSON.stringify(v)}, which would trust every address of its /${len}: for one relay write ${JSON.stringify(host)}`);
   }
+  checkNetworkPrefix(v);
 }
 
+/** The `private_token*` keys of `[egress]` (small edit for Privacy Pass; the checks are shape only: keys are parsed at start). */
 function readEgressPrivateToken(t: Fields, filePath: FilePath, trustedIngress: string[]): EgressPrivateToken | undefined {
   const mode = t.oneOf('private_token', PRIVATE_TOKEN_MODES, 'off');
   const p = {
