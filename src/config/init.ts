@@ -98,7 +98,7 @@ allow_egress = []              # egress relays this ingress may forward to, "hos
 
 [egress]
 ipv4_pool = "${DEFAULT_IPV4_POOL}"
-ipv6_pool = "${DEFAULT_IPV6_POOL}"
+ipv6_pool = "${DEFAULT_IPV6_POOL}"  # "off" on a host without IPv6 upstream
 allow_targets = []             # non-public destinations to allow anyway (CIDRs)
 deny_targets = []              # destinations always refused (CIDRs)
 trusted_ingress = []           # source CIDRs of ingress relays trusted in two-hop mode

@@ -52,6 +52,11 @@ export interface RelayConfig {
     allowEgress: string[];
   };
   egress: {
+    /**
+     * Client address pools, or `off` (POOL_OFF): an egress without IPv6 (or IPv4) upstream
+     * assigns no address of that family and advertises no route for it, so clients answer
+     * that family "no route" at once instead of sending it into a relay that drops it.
+     */
     ipv4Pool: string;
     ipv6Pool: string;
     /** Non-public destinations allowed anyway (TargetPolicy allow list). */
@@ -244,6 +249,9 @@ function buildRelayConfig(loaded: Loaded, flags: RelayFlags): RelayConfig {
   return cfg;
 }
 
+/** `ipv4_pool`/`ipv6_pool` value that turns a family off. */
+export const POOL_OFF = 'off';
+
 function readIngress(t: Fields): RelayConfig['ingress'] {
   const allowEgress = t.strList('allow_egress');
   t.checkEach('allow_egress', allowEgress, (v) => parseHostPort(v));
@@ -255,9 +263,10 @@ type FilePath = (key: string, value: string | undefined) => string | undefined;
 
 function readEgress(t: Fields, filePath: FilePath): RelayConfig['egress'] {
   const ipv4Pool = t.str('ipv4_pool', DEFAULT_IPV4_POOL);
-  t.check('ipv4_pool', ipv4Pool, (v) => checkNetworkPrefix(v, 4));
+  t.check('ipv4_pool', ipv4Pool, (v) => v === POOL_OFF || checkNetworkPrefix(v, 4));
   const ipv6Pool = t.str('ipv6_pool', DEFAULT_IPV6_POOL);
-  t.check('ipv6_pool', ipv6Pool, (v) => checkNetworkPrefix(v, 6));
+  t.check('ipv6_pool', ipv6Pool, (v) => v === POOL_OFF || checkNetworkPrefix(v, 6));
+  if (ipv4Pool === POOL_OFF && ipv6Pool === POOL_OFF) t.fail('ipv6_pool', 'ipv4_pool and ipv6_pool cannot both be "off" (clients would get no address)');
   const lists = { allowTargets: t.strList('allow_targets'), denyTargets: t.strList('deny_targets'), trustedIngress: t.strList('trusted_ingress') };
   t.checkEach('allow_targets', lists.allowTargets, (v) => checkNetworkPrefix(v));
   t.checkEach('deny_targets', lists.denyTargets, (v) => checkNetworkPrefix(v));

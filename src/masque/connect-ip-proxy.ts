@@ -23,11 +23,11 @@ import type { TargetPolicy } from './policy.js';
 import type { ConnectIpRequest } from './proxy-request.js';
 import { encodeRouteAdvertisement, type IpAddressRange } from './connect-ip-capsules.js';
 import { Writer } from '../wire/writer.js';
-import { hasProtocolOverlap } from './connect-ip-packet.js';
+import { fullTunnelRoutes, hasProtocolOverlap } from './connect-ip-packet.js';
 import { IpProxySession } from './connect-ip-proxy-session.js';
 import { H3_CONNECT_ERROR } from '../h3/errors.js';
 import { MasqueError } from '../core/errors.js';
-import type { IpPrefix } from './ip-prefix.js';
+import type { IpPrefix, IpVersion } from './ip-prefix.js';
 
 /**
  * The network side of the proxy. `send(pkt)` takes one whole IP packet that passed every
@@ -38,13 +38,14 @@ export interface IpNetwork {
 }
 
 export interface ConnectIpProxyOptions {
-  pool4: AddressPool;
-  pool6: AddressPool;
+  /** Client address pools; null = this family is off (no address, no route advertised). */
+  pool4: AddressPool | null;
+  pool6: AddressPool | null;
   policy: TargetPolicy;
   network: IpNetwork;
   /** MTU of the network side: larger client packets get ICMP Packet Too Big. Default 1500. */
   mtu?: number;
-  /** Routes for full-tunnel requests. Default: all of IPv4 and IPv6, protocol 0. */
+  /** Routes for full-tunnel requests. Default: all of each family that has a pool, protocol 0. */
   routes?: IpAddressRange[];
   /** Name resolution for DNS targets (§4.1: resolved before replying). Default dns.lookup all. */
   resolve?: (host: string) => Promise<string[]>;
@@ -121,7 +122,7 @@ export class ConnectIpProxy {
   /** Throws MasqueError ERR_MASQUE_CONFIG when `routes` break the §4.7.3 rules. */
   constructor(o: ConnectIpProxyOptions) {
     this.o = {
-      mtu: 1500, routes: fullRoutes(), proxyName: 'masque-relay', isAssignedOnOpen: false, capsuleMtu: 1500,
+      mtu: 1500, routes: fullTunnelRoutes().filter((r) => (r.version === 4 ? o.pool4 : o.pool6)), proxyName: 'masque-relay', isAssignedOnOpen: false, capsuleMtu: 1500,
       maxSessions: 65536, resolve: defaultResolve, limiterFor: () => null, ...o,
     };
     try {
@@ -180,22 +181,28 @@ export class ConnectIpProxy {
 
   private lookup(pkt: Uint8Array): IpProxySession | undefined {
     const dst = ipDst(pkt);
-    if (ipVersion(pkt) === 4) return this.by4.get(key4(dst, this.o.pool4.allocPrefixLen));
-    return this.by6.get(key6(dst, this.o.pool6.allocPrefixLen));
+    const { pool4, pool6 } = this.o;
+    if (ipVersion(pkt) === 4) return pool4 ? this.by4.get(key4(dst, pool4.allocPrefixLen)) : undefined;
+    return pool6 ? this.by6.get(key6(dst, pool6.allocPrefixLen)) : undefined;
   }
 
   // ---- @internal, for IpProxySession ----
 
   /** @internal */
   register(p: IpPrefix, s: IpProxySession): void {
-    if (p.version === 4) this.by4.set(key4(p.bytes, this.o.pool4.allocPrefixLen), s);
-    else this.by6.set(key6(p.bytes, this.o.pool6.allocPrefixLen), s);
+    if (p.version === 4) this.by4.set(key4(p.bytes, this.poolOf(4).allocPrefixLen), s);
+    else this.by6.set(key6(p.bytes, this.poolOf(6).allocPrefixLen), s);
   }
 
   /** @internal */
   unregister(p: IpPrefix): void {
-    if (p.version === 4) this.by4.delete(key4(p.bytes, this.o.pool4.allocPrefixLen));
-    else this.by6.delete(key6(p.bytes, this.o.pool6.allocPrefixLen));
+    if (p.version === 4) this.by4.delete(key4(p.bytes, this.poolOf(4).allocPrefixLen));
+    else this.by6.delete(key6(p.bytes, this.poolOf(6).allocPrefixLen));
+  }
+
+  /** The pool a registered prefix came from (it exists: the prefix was allocated from it). */
+  private poolOf(v: IpVersion): AddressPool {
+    return (v === 4 ? this.o.pool4 : this.o.pool6)!;
   }
 
   /** @internal */
@@ -224,13 +231,6 @@ function key6(b: Uint8Array, plen: number): string {
     k += String.fromCharCode(b[i] & ((0xff << (8 - keep)) & 0xff));
   }
   return k;
-}
-
-function fullRoutes(): IpAddressRange[] {
-  return [
-    { version: 4, start: new Uint8Array(4), end: new Uint8Array(4).fill(255), ipProtocol: 0 },
-    { version: 6, start: new Uint8Array(16), end: new Uint8Array(16).fill(255), ipProtocol: 0 },
-  ];
 }
 
 async function defaultResolve(host: string): Promise<string[]> {

@@ -20,17 +20,22 @@ import { MasqueError } from '../core/errors.js';
 export interface EgressNetworkOptions {
   /** Interface name (default `mqegress0`). */
   name?: string;
-  /** Gateway addresses with the pool prefix length, e.g. 100.64.0.1/10 and fd00:6d61:7371::1/64. */
-  gateway4: string;
-  gateway6: string;
-  /** The pools to masquerade. */
-  pool4: string;
-  pool6: string;
+  /** The client pools (one per IP version that is on): masqueraded, gateway on the TUN. */
+  pools: readonly EgressPool[];
   mtu: number;
   log: Logger;
 }
 
-const SYSCTLS = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv6/conf/all/forwarding'];
+export interface EgressPool {
+  version: 4 | 6;
+  /** The pool prefix, e.g. 100.64.0.0/10. */
+  prefix: string;
+  /** The gateway address with the pool's length, e.g. 100.64.0.1/10. */
+  gateway: string;
+}
+
+const FORWARDING = { 4: '/proc/sys/net/ipv4/ip_forward', 6: '/proc/sys/net/ipv6/conf/all/forwarding' } as const;
+const NFT_FAMILY = { 4: 'ip', 6: 'ip6' } as const;
 
 function run(cmd: string, args: string[], input?: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -43,7 +48,8 @@ function run(cmd: string, args: string[], input?: string): Promise<void> {
 export class EgressNetwork {
   private readonly out: TunWriter;
   private readonly table: string;
-  private sysctlBefore: string[] = [];
+  /** Forwarding sysctls this instance set, with the values to put back. */
+  private sysctlBefore: { path: string; value: string }[] = [];
 
   private constructor(
     private readonly tun: LinuxTun,
@@ -60,7 +66,7 @@ export class EgressNetwork {
     const tun = LinuxTun.open({ name: o.name ?? 'mqegress0', batchSize: 64, vnetHdr: true, tso: true });
     let applied: AppliedConfig;
     try {
-      applied = await configureInterface({ name: tun.name, addresses: [o.gateway4, o.gateway6], mtu: o.mtu });
+      applied = await configureInterface({ name: tun.name, addresses: o.pools.map((p) => p.gateway), mtu: o.mtu });
       tun.refreshMtu();
     } catch (e) {
       tun.close();
@@ -76,7 +82,7 @@ export class EgressNetwork {
       throw e;
     }
     // What an operator finds in `ip link` and `nft list tables`, and what close() removes.
-    o.log.info({ tun: tun.name, table: net.table, pools: [o.pool4, o.pool6] }, 'egress network up');
+    o.log.info({ tun: tun.name, table: net.table, pools: o.pools.map((p) => p.prefix) }, 'egress network up');
     return net;
   }
 
@@ -119,8 +125,12 @@ export class EgressNetwork {
   }
 
   private async enableForwarding(): Promise<void> {
-    this.sysctlBefore = await Promise.all(SYSCTLS.map((p) => readFile(p, 'utf8').then((s) => s.trim())));
-    for (const p of SYSCTLS) await writeFile(p, '1');
+    for (const { version } of this.opts.pools) {
+      const path = FORWARDING[version];
+      const value = (await readFile(path, 'utf8')).trim();
+      this.sysctlBefore.push({ path, value });
+      await writeFile(path, '1');
+    }
   }
 
   private async installNat(): Promise<void> {
@@ -135,7 +145,7 @@ export class EgressNetwork {
       '  }',
       '}',
     ].join('\n');
-    const rules = `${table('ip', o.pool4)}\n${table('ip6', o.pool6)}`;
+    const rules = o.pools.map((p) => table(NFT_FAMILY[p.version], p.prefix)).join('\n');
     await run('nft', ['-f', '-'], rules + '\n');
   }
 
@@ -143,11 +153,8 @@ export class EgressNetwork {
   async close(): Promise<void> {
     this.tun.close();
     await this.applied.restore().catch(() => undefined);
-    await run('nft', ['delete', 'table', 'ip', this.table]).catch(() => undefined);
-    await run('nft', ['delete', 'table', 'ip6', this.table]).catch(() => undefined);
-    for (let i = 0; i < this.sysctlBefore.length; i++) {
-      await writeFile(SYSCTLS[i], this.sysctlBefore[i]).catch(() => undefined);
-    }
+    for (const p of this.opts.pools) await run('nft', ['delete', 'table', NFT_FAMILY[p.version], this.table]).catch(() => undefined);
+    for (const { path, value } of this.sysctlBefore) await writeFile(path, value).catch(() => undefined);
     this.sysctlBefore = [];
   }
 }

@@ -3,7 +3,7 @@
  * and the MASQUE proxies of the relay's role behind a RequestRouter.
  */
 import type { Logger } from 'pino';
-import type { RelayConfig } from '../config/relay.js';
+import { POOL_OFF, type RelayConfig } from '../config/relay.js';
 import type { Authorizer } from '../identity/authorizer.js';
 import { QuicEndpoint } from '../quic/endpoint.js';
 import { UdpPath } from '../quic/udp-path.js';
@@ -11,11 +11,11 @@ import { createQuicConfig } from '../quic/config.js';
 import type { HostPort } from '../quic/path.js';
 import { ServerH3Driver } from '../h3/server.js';
 import { AddressPool } from '../masque/address-pool.js';
-import { ipPrefix, formatIpAddress, type IpPrefix } from '../masque/ip-prefix.js';
+import { ipPrefix, formatIpAddress } from '../masque/ip-prefix.js';
 import { parseUriTemplate, defaultIpTemplate, defaultUdpTemplate } from '../masque/template.js';
 import { ConnectUdpProxy } from '../masque/connect-udp-proxy.js';
 import { ConnectIpProxy } from '../masque/connect-ip-proxy.js';
-import { EgressNetwork } from './egress-network.js';
+import { EgressNetwork, type EgressPool } from './egress-network.js';
 import { RelayMetrics, type RelaySample } from './metrics.js';
 import { RequestRouter, isAggregatePrincipal, principalKey, type ConnState } from './request-router.js';
 import { RateLimiterTable } from '../masque/rate-limit.js';
@@ -37,10 +37,19 @@ export interface RelayServerOptions {
 }
 
 /** The first host address of a pool: the relay's own address on its TUN. */
-function gatewayOf(p: IpPrefix): string {
+/**
+ * A client pool from `egress.ipv4_pool`/`ipv6_pool` (null when `off`): its first address is
+ * the TUN's gateway, reserved so no client gets it.
+ */
+function clientPool(text: string): { pool: AddressPool; egress: EgressPool } | null {
+  if (text === POOL_OFF) return null;
+  const p = ipPrefix(text);
   const b = Uint8Array.from(p.bytes);
   b[b.length - 1] |= 1;
-  return `${formatIpAddress(p.version, b)}/${p.prefixLen}`;
+  const gw = formatIpAddress(p.version, b);
+  const pool = new AddressPool({ prefix: p });
+  pool.reserve(ipPrefix(`${gw}/${b.length * 8}`));
+  return { pool, egress: { version: p.version, prefix: text, gateway: `${gw}/${p.prefixLen}` } };
 }
 
 export class RelayServer {
@@ -76,17 +85,12 @@ export class RelayServer {
     let network: EgressNetwork | null = null;
     let ipProxy: ConnectIpProxy | null = null;
     if (!isIngress) {
-      const p4 = ipPrefix(cfg.egress.ipv4Pool);
-      const p6 = ipPrefix(cfg.egress.ipv6Pool);
-      const pool4 = new AddressPool({ prefix: p4 });
-      const pool6 = new AddressPool({ prefix: p6 });
-      const gw4 = gatewayOf(p4);
-      const gw6 = gatewayOf(p6);
-      pool4.reserve(ipPrefix(gw4.replace(/\/\d+$/, '/32')));
-      pool6.reserve(ipPrefix(gw6.replace(/\/\d+$/, '/128')));
+      const v4 = clientPool(cfg.egress.ipv4Pool);
+      const v6 = clientPool(cfg.egress.ipv6Pool);
+      const pools = [v4, v6].filter((p) => p !== null).map((p) => p.egress);
       try {
-        network = await EgressNetwork.open({ gateway4: gw4, gateway6: gw6, pool4: cfg.egress.ipv4Pool, pool6: cfg.egress.ipv6Pool, mtu: EGRESS_MTU, log });
-        ipProxy = new ConnectIpProxy({ pool4, pool6, policy, network, mtu: network.mtu, limiterFor });
+        network = await EgressNetwork.open({ pools, mtu: EGRESS_MTU, log });
+        ipProxy = new ConnectIpProxy({ pool4: v4?.pool ?? null, pool6: v6?.pool ?? null, policy, network, mtu: network.mtu, limiterFor });
         const proxy = ipProxy;
         network.attach((pkt) => proxy.deliver(pkt));
       } catch (err) {

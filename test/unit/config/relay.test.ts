@@ -96,6 +96,8 @@ const BAD: [string, string, string, number][] = [
   ['listen = "127.0.0.1:1"\n[ingress]\nallow_egres = []\n', 'ERR_CONFIG_UNKNOWN_KEY', 'ingress.allow_egres', 3],
   ['listen = "127.0.0.1:1"\n[egress]\n\nipv4_pool = "fd00::/8"\n', 'ERR_CONFIG_INVALID', 'egress.ipv4_pool', 4],
   ['listen = "127.0.0.1:1"\n[egress]\nipv6_pool = "10.0.0.0/8"\n', 'ERR_CONFIG_INVALID', 'egress.ipv6_pool', 3],
+  ['listen = "127.0.0.1:1"\n[egress]\nipv4_pool = "off"\nipv6_pool = "off"\n', 'ERR_CONFIG_INVALID', 'egress.ipv6_pool', 4],
+  ['listen = "127.0.0.1:1"\n[egress]\nipv6_pool = "none"\n', 'ERR_CONFIG_INVALID', 'egress.ipv6_pool', 3],
   ['listen = "127.0.0.1:1"\n[egress]\ntrusted_ingress = ["10.0.0.0/33"]\n', 'ERR_CONFIG_INVALID', 'egress.trusted_ingress[0]', 3],
   ['listen = "127.0.0.1:1"\n[egress]\nallow_targets = "10.0.0.0/8"\n', 'ERR_CONFIG_INVALID', 'egress.allow_targets', 3],
   // What the policy, the pools and routes would refuse at start is refused here, with its line.
@@ -133,6 +135,13 @@ test('a prefix with host bits set names the network it probably meant; a valid c
     (e: ConfigError) => e.code === 'ERR_CONFIG_INVALID' && e.message.includes('did you mean "2001:db8::/32"?'));
   const cfg = parseRelayConfig('listen = "127.0.0.1:1"\n[egress]\nallow_targets = ["10.0.0.0/8", "192.0.2.7"]\ndeny_targets = ["10.9.0.0/16"]\n');
   assert.doesNotThrow(() => buildPolicy(cfg));
+});
+
+test('ipv6_pool = "off" (or ipv4_pool): an egress without that family upstream', () => {
+  const cfg = parseRelayConfig('listen = "127.0.0.1:1"\n[egress]\nipv6_pool = "off"\n');
+  assert.equal(cfg.egress.ipv6Pool, 'off');
+  assert.equal(cfg.egress.ipv4Pool, '100.64.0.0/10');
+  assert.equal(parseRelayConfig('listen = "127.0.0.1:1"\n[egress]\nipv4_pool = "off"\n').egress.ipv4Pool, 'off');
 });
 
 test('syntax errors carry the line; unreadable files are ERR_CONFIG_READ', async () => {
