@@ -42,15 +42,19 @@ export class TunnelSession {
     const isFull = this.cfg.routing.mode === 'full';
     const include = isFull ? [] : this.cfg.routing.include;
     this.routes = isFull ? ['0.0.0.0/0', '::/0'] : include;
-    const hasV6 = ip.addresses.some((a) => a.version === 6);
     this.applied = await configureInterface({
       name: this.tun.name,
       addresses: this.addresses,
       mtu,
       routes: include,
-      // The relay stays reachable on the physical path; so do excluded prefixes (split tunnel).
-      fullTunnel: isFull ? { v4: true, v6: hasV6, keepReachable: [relayAddress, ...this.cfg.routing.exclude] } : undefined,
+      // Both families, whatever the relay assigned: a family without an address still goes into
+      // the TUN, where the session answers "no route" (ConnectIpSession), rather than leaving
+      // on the physical path beside the tunnel. The relay stays reachable outside it; so do
+      // excluded prefixes (split tunnel).
+      fullTunnel: isFull ? { v4: true, v6: true, keepReachable: [relayAddress, ...this.cfg.routing.exclude] } : undefined,
     });
+    const missing = ([4, 6] as const).filter((v) => !ip.addresses.some((a) => a.version === v)).map((v) => `IPv${v}`);
+    if (missing.length > 0) this.log.info({ families: missing }, 'the relay assigned no address for these families: their packets are answered "no route" inside the tunnel');
     this.tun.setMtu(mtu);
     this.dns = await applyDns({ servers: this.cfg.dns.servers, resolvConfPath: this.resolvConfPath });
     this.pump.start();

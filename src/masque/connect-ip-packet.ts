@@ -17,7 +17,8 @@ import {
   IP_PROTO_ICMP, IP_PROTO_ICMPV6, IPV6_MIN_MTU, ipDst, ipProtocol, ipSrc, ipVersion, isIpv4DontFragment,
 } from '../wire/ip.js';
 import {
-  ICMPV4_CODE_ADMIN_PROHIBITED, ICMPV4_TIME_EXCEEDED, ICMPV6_CODE_ADMIN_PROHIBITED, ICMPV6_TIME_EXCEEDED,
+  ICMPV4_CODE_ADMIN_PROHIBITED, ICMPV4_CODE_NET_UNREACHABLE, ICMPV4_TIME_EXCEEDED, ICMPV6_CODE_ADMIN_PROHIBITED,
+  ICMPV6_CODE_NO_ROUTE, ICMPV6_TIME_EXCEEDED,
   buildIcmpv4DestinationUnreachable, buildIcmpv4Error, buildIcmpv4FragmentationNeeded, buildIcmpv6DestinationUnreachable,
   buildIcmpv6Error, buildIcmpv6PacketTooBig,
 } from '../wire/icmp.js';
@@ -139,6 +140,19 @@ export function buildProhibited(orig: Uint8Array): Uint8Array | null {
   return ipVersion(orig) === 6
     ? buildIcmpv6DestinationUnreachable(orig, src, ICMPV6_CODE_ADMIN_PROHIBITED)
     : buildIcmpv4DestinationUnreachable(orig, src, ICMPV4_CODE_ADMIN_PROHIBITED);
+}
+
+/**
+ * ICMP Destination Unreachable "no route" (ICMPv6 code 0, RFC 4443 §3.1; ICMPv4 net
+ * unreachable, RFC 792): the tunnel carries nothing of this packet's IP version. The
+ * sender's stack fails the socket at once (ENETUNREACH), so Happy Eyeballs moves to the
+ * other family instead of waiting for a timeout.
+ */
+export function buildNoRoute(orig: Uint8Array): Uint8Array | null {
+  const src = Uint8Array.from(ipDst(orig));
+  return ipVersion(orig) === 6
+    ? buildIcmpv6DestinationUnreachable(orig, src, ICMPV6_CODE_NO_ROUTE)
+    : buildIcmpv4DestinationUnreachable(orig, src, ICMPV4_CODE_NET_UNREACHABLE);
 }
 
 /** Reads one capsule header at `off` of a buffer we encoded ourselves. */

@@ -16,6 +16,7 @@
  * Acts in the caller's network namespace and needs CAP_NET_ADMIN.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { parseIpAddress } from '../wire/ip-address.js';
 import { TunError } from './errors.js';
 
@@ -140,7 +141,8 @@ export async function configureInterface(cfg: InterfaceConfig): Promise<AppliedC
   }
   const all = [...routes.map((r) => r.prefix)];
   if (cfg.fullTunnel?.v4) all.push('0.0.0.0/1', '128.0.0.0/1');
-  if (cfg.fullTunnel?.v6) all.push('::/1', '8000::/1');
+  // A kernel without IPv6 has nothing to route, nor anything to leak.
+  if (cfg.fullTunnel?.v6 && existsSync('/proc/sys/net/ipv6')) all.push('::/1', '8000::/1');
   for (const p of all) {
     apply.push(`route add ${p} dev ${dev}`);
     undo.push(`route del ${p} dev ${dev}`);

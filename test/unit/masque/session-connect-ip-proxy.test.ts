@@ -63,6 +63,43 @@ test('address assignment (v4 + v6), full-tunnel routes, ICMP and ICMPv6 echo thr
   assert.equal(h.pool4.size + h.pool6.size, 0, 'addresses released on session end');
 });
 
+test('an IPv4-only proxy (pool6 null): v6 request refused, v4 routes only; the client answers IPv6 "no route", rate-limited', async () => {
+  const h = setup({ pool6: null });
+  const s = await h.pump(openConnectIp(h.cli, { template: IP_TEMPLATE, requestAddresses: ['v4', 'v6'] }));
+  await h.settle();
+  assert.deepEqual(s.addresses.map(formatIpPrefix), ['100.64.0.1/32'], 'the v6 request got the §4.7.2 refusal');
+  assert.deepEqual(s.routes.map((r) => r.version), [4], 'ROUTE_ADVERTISEMENT covers IPv4 only');
+  const local: Uint8Array[] = [];
+  s.onPacket = (p) => local.push(p.slice());
+  // What the host sends into the TUN for IPv6: its physical source (it has no tunnel address).
+  const hostV6 = ip6([0xfd00, 0x99, 1, 0, 0, 0, 0, 1]);
+  const far = ip6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]);
+  assert.equal(s.sendPacket(buildIcmpEcho({ src: hostV6, dst: far, id: 1, seq: 1 })), false);
+  assert.equal(local.length, 1);
+  const icmp = local[0];
+  // ICMPv6 Destination Unreachable, code 0 "no route" (RFC 4443 §3.1), from the far end to the host.
+  assert.deepEqual([icmp[0] >> 4, icmp[6], icmp[40], icmp[41]], [6, 58, 1, 0]);
+  assert.deepEqual([...icmp.subarray(8, 24)], [...far]);
+  assert.deepEqual([...icmp.subarray(24, 40)], [...hostV6]);
+  assert.equal(internetChecksum(icmp, 40, icmp.length - 40, pseudoHeaderSum(icmp, 0, 58, icmp.length - 40)), 0);
+  assert.equal(s.stats.noRouteSent, 1);
+  // RFC 4443 §2.4(f): a flood gets at most 100 answers a second.
+  for (let i = 2; i <= 300; i++) s.sendPacket(buildIcmpEcho({ src: hostV6, dst: far, id: 1, seq: i }));
+  assert.equal(s.stats.noRouteSent, 100);
+  // A forged IPv4 source is only dropped: the tunnel does carry IPv4.
+  assert.equal(s.sendPacket(buildIcmpEcho({ src: ip4('100.64.0.99'), dst: ip4('192.0.2.1'), id: 1, seq: 1 })), false);
+  assert.equal(s.stats.noRouteSent, 100);
+  assert.equal(local.length, 100);
+  // Nothing of it reached the proxy or its network; IPv4 still works.
+  assert.equal(s.sendPacket(buildIcmpEcho({ src: s.addresses[0].bytes, dst: ip4('192.0.2.1'), id: 7, seq: 1 })), true);
+  await h.settle();
+  assert.equal(h.network.sent.length, 1);
+  assert.equal(h.ip.counters.fromClientPackets, 1);
+  s.close();
+  await h.settle();
+  assert.equal(h.pool4.size, 0);
+});
+
 test('anti-spoofing: a packet whose source is not the assigned address is dropped and counted', async () => {
   const h = setup();
   const s = await h.pump(openConnectIp(h.cli, { template: IP_TEMPLATE, requestAddresses: ['v4'] }));
