@@ -17,6 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseIpAddress } from '../wire/ip-address.js';
 import { TunError } from './errors.js';
 
@@ -56,6 +57,24 @@ interface RouteInfo {
 }
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+
+const IPV6_PROC = '/proc/sys/net/ipv6';
+
+/**
+ * A device created while `net.ipv6.conf.default.disable_ipv6` is 1 takes no IPv6 address
+ * or route ("IPv6 is disabled on nexthop device"), and a full tunnel must route IPv6 into it
+ * even when the host never uses IPv6 elsewhere. The device is ours: IPv6 is turned on for it
+ * alone. Resolves to the undo, or null when there was nothing to change.
+ */
+async function enableIpv6(dev: string): Promise<(() => Promise<void>) | null> {
+  const path = `${IPV6_PROC}/conf/${dev}/disable_ipv6`;
+  const was = await readFile(path, 'utf8').then((s) => s.trim(), () => null);
+  if (was !== '1') return null;
+  await writeFile(path, '0').catch((e: Error) => {
+    throw new TunError('ERR_TUN_CONFIG', `tun: cannot enable IPv6 on ${dev}: ${e.message}`);
+  });
+  return () => writeFile(path, '1').catch(() => undefined); // the device may be gone
+}
 
 /** Validates `a/len` (or a bare address, as a host prefix) and returns it normalized. */
 function cidr(text: string, what: string): { addr: string; prefix: string; isV6: boolean } {
@@ -142,11 +161,14 @@ export async function configureInterface(cfg: InterfaceConfig): Promise<AppliedC
   const all = [...routes.map((r) => r.prefix)];
   if (cfg.fullTunnel?.v4) all.push('0.0.0.0/1', '128.0.0.0/1');
   // A kernel without IPv6 has nothing to route, nor anything to leak.
-  if (cfg.fullTunnel?.v6 && existsSync('/proc/sys/net/ipv6')) all.push('::/1', '8000::/1');
+  const isFullV6 = !!cfg.fullTunnel?.v6 && existsSync(IPV6_PROC);
+  if (isFullV6) all.push('::/1', '8000::/1');
   for (const p of all) {
     apply.push(`route add ${p} dev ${dev}`);
     undo.push(`route del ${p} dev ${dev}`);
   }
+  const isV6Needed = isFullV6 || addrs.some((a) => a.isV6) || routes.some((r) => r.isV6);
+  const reenableV6 = isV6Needed ? await enableIpv6(dev) : null;
 
   let restored = false;
   const restore = async (): Promise<void> => {
@@ -154,6 +176,7 @@ export async function configureInterface(cfg: InterfaceConfig): Promise<AppliedC
     restored = true;
     // Reverse order: routes before the addresses and link state they depend on.
     if (undo.length > 0) await runIp(ipPath, ['-force', '-batch', '-'], [...undo].reverse().join('\n') + '\n');
+    await reenableV6?.();
   };
   const r = await runIp(ipPath, ['-batch', '-'], apply.join('\n') + '\n');
   if (r.code !== 0) {

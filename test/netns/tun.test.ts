@@ -212,4 +212,27 @@ describe('interface configuration', { skip }, () => {
     assert.doesNotMatch(routesLeft, /203\.0\.113\.7|2001:db8:1::7/, 'relay host routes removed');
     await c.exited;
   });
+
+  test('a TUN born with IPv6 disabled (default.disable_ipv6=1) still takes the IPv6 half of a full tunnel; restore() disables it again', () => {
+    const ns = netns();
+    assert.equal(execInNetns(ns, 'sysctl', ['-qw', 'net.ipv6.conf.default.disable_ipv6=1']).code, 0);
+    const r = execInNetns(ns, process.execPath, ['--input-type=module', '-e', `
+      import { readFileSync } from 'node:fs';
+      import { execFileSync } from 'node:child_process';
+      const { LinuxTun } = await import(${JSON.stringify(new URL('../../src/tun/linux.js', import.meta.url).href)});
+      const { configureInterface } = await import(${JSON.stringify(new URL('../../src/tun/config.js', import.meta.url).href)});
+      const tun = LinuxTun.open({ name: 'nov6' });
+      const v6off = () => readFileSync('/proc/sys/net/ipv6/conf/nov6/disable_ipv6', 'utf8').trim();
+      const routes = () => execFileSync('ip', ['-6', 'route', 'show', 'dev', 'nov6'], { encoding: 'utf8' }).split('\\n').map((l) => l.split(' ')[0]).filter((p) => p.includes('/1'));
+      const before = v6off();
+      const applied = await configureInterface({ name: 'nov6', addresses: ['10.77.0.2/32'], fullTunnel: { v4: true, v6: true } });
+      const during = { v6off: v6off(), routes: routes() };
+      await applied.restore();
+      console.log(JSON.stringify({ before, during, after: { v6off: v6off(), routes: routes() } }));
+      tun.close();`]);
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(JSON.parse(r.out.trim().split('\n').pop()!), {
+      before: '1', during: { v6off: '0', routes: ['::/1', '8000::/1'] }, after: { v6off: '1', routes: [] },
+    });
+  });
 });
