@@ -25,6 +25,7 @@ import { planChains } from './plan.js';
 import { TunnelSession } from './tunnel-session.js';
 import { disableKillSwitch, enableKillSwitch } from './kill-switch.js';
 import { probeRelays } from './probe.js';
+import { restoreStaleDns } from './dns.js';
 import { UdpPath } from '../quic/udp-path.js';
 
 export interface EngineDeps {
@@ -66,6 +67,8 @@ export class Engine implements TunnelBackend {
     return this.serial(async () => {
       await this.teardown();
       await disableKillSwitch().catch(() => undefined);
+      // What a crashed run left behind (dns.ts keeps a backup): disconnect restores it too.
+      await restoreStaleDns(this.deps.resolvConfPath).catch(() => undefined);
       this.tun?.close();
       this.tun = undefined;
       this.setState({ state: 'disconnected' });
