@@ -190,6 +190,9 @@ export class Engine implements TunnelBackend {
       state: 'connected', chain: chain.hops, addresses: session.addresses, routes: session.routes, since: new Date().toISOString(),
       mtu: session.mtu, mtuProbe: chain.ip.mtuProbe,
     });
+    session.onAddressesChanged = () => {
+      if (gen === this.generation && this.state.state === 'connected') this.setState({ ...this.state, addresses: session.addresses });
+    };
     this.armWatchdog(gen, plan);
     void chain.closed.then(() => this.onLost(gen));
   }

@@ -22,8 +22,12 @@ export class TunnelSession {
   routes: string[] = [];
   /** The TUN's MTU, set by start(). */
   mtu = 0;
+  /** Called after the TUN's addresses followed a new ADDRESS_ASSIGN (`addresses` is current). */
+  onAddressesChanged: (() => void) | null = null;
   private applied?: AppliedConfig;
   private dns?: AppliedDns;
+  /** Address changes, one at a time, in the order the proxy sent them. */
+  private addressSync: Promise<void> = Promise.resolve();
 
   constructor(
     readonly chain: Chain,
@@ -68,15 +72,35 @@ export class TunnelSession {
       const inner = parts[i + 1]!.endpoint;
       parts[i]!.h3.afterReads = () => inner.flushNow();
     }
+    // RFC 9484 §4.7.1: each ADDRESS_ASSIGN is the full current list, and may come at any time.
+    ip.onUpdate = () => {
+      this.addressSync = this.addressSync.then(() => this.syncAddresses());
+    };
+    ip.onUpdate(); // one that came while the interface was being configured
     // mtuProbe: the RFC 9484 §7.2 check of 1280-byte packets ('unanswered': the relay has no echo responder).
     this.log.info({ addresses: this.addresses, mtu, mtuProbe: this.chain.ip.mtuProbe }, 'tunnel up');
   }
 
+  private async syncAddresses(): Promise<void> {
+    const next = this.chain.ip.addresses.map((a) => formatIpPrefix(a));
+    if (!this.applied || next.join() === this.addresses.join()) return;
+    try {
+      await this.applied.setAddresses(next);
+      this.log.info({ addresses: next, before: this.addresses }, 'tunnel addresses changed');
+      this.addresses = next;
+      this.onAddressesChanged?.();
+    } catch (err) {
+      this.log.warn({ err, addresses: next }, 'cannot apply the relay\'s new addresses');
+    }
+  }
+
   async stop(): Promise<void> {
+    this.chain.ip.onUpdate = undefined;
     for (const p of this.chain.parts) p.h3.afterReads = null;
     this.pump.flush();
     this.pump.stop();
     await this.dns?.restore().catch(() => undefined);
+    await this.addressSync;
     await this.applied?.restore().catch(() => undefined);
     await this.chain.close().catch(() => undefined);
   }

@@ -42,6 +42,13 @@ export interface AppliedConfig {
   /** The `ip -batch` lines that were applied (for logs and tests). */
   readonly commands: readonly string[];
   /**
+   * Makes `addresses` (CIDR) the device's addresses from now on: adds the missing ones and
+   * removes those this handle added that are not listed (addresses the device had before are
+   * never removed). One `ip -batch`; throws ERR_TUN_CONFIG, after which the handle still
+   * knows which addresses it owns. RFC 9484 §4.7.1: a proxy may change them mid-session.
+   */
+  setAddresses(addresses: readonly string[]): Promise<void>;
+  /**
    * Undoes what was applied, best effort (every step is tried: `ip -force`): relay host
    * routes, routes, addresses, MTU and link state. Safe after the device was closed — steps
    * on a vanished interface are skipped silently — and idempotent.
@@ -133,7 +140,11 @@ export async function configureInterface(cfg: InterfaceConfig): Promise<AppliedC
   const had = new Set((link.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
 
   const apply: string[] = [];
+  // Undo in three parts, run in reverse: routes and link state, then the addresses we own
+  // (setAddresses may change them), then the relay host routes and the MTU.
   const undo: string[] = [];
+  const undoLate: string[] = [];
+  const owned = new Set<string>();
   // Relay host routes first, resolved before our routes exist (else they would point at us).
   for (const k of keep) {
     const [r] = await ipJson<RouteInfo[]>(ipPath, ['route', 'get', k.addr]);
@@ -151,12 +162,12 @@ export async function configureInterface(cfg: InterfaceConfig): Promise<AppliedC
   }
   for (const a of addrs) {
     if (had.has(a.prefix)) continue;
-    apply.push(`addr add ${a.prefix} dev ${dev}${a.isV6 ? ' nodad' : ''}`);
-    undo.push(`addr del ${a.prefix} dev ${dev}`);
+    apply.push(addrAdd(a, dev));
+    owned.add(a.prefix);
   }
   if (cfg.isUp !== false) {
     apply.push(`link set dev ${dev} up`);
-    if (!wasUp) undo.push(`link set dev ${dev} down`);
+    if (!wasUp) undoLate.push(`link set dev ${dev} down`);
   }
   const all = [...routes.map((r) => r.prefix)];
   if (cfg.fullTunnel?.v4) all.push('0.0.0.0/1', '128.0.0.0/1');
@@ -165,17 +176,18 @@ export async function configureInterface(cfg: InterfaceConfig): Promise<AppliedC
   if (isFullV6) all.push('::/1', '8000::/1');
   for (const p of all) {
     apply.push(`route add ${p} dev ${dev}`);
-    undo.push(`route del ${p} dev ${dev}`);
+    undoLate.push(`route del ${p} dev ${dev}`);
   }
   const isV6Needed = isFullV6 || addrs.some((a) => a.isV6) || routes.some((r) => r.isV6);
-  const reenableV6 = isV6Needed ? await enableIpv6(dev) : null;
+  let reenableV6 = isV6Needed ? await enableIpv6(dev) : null;
 
   let restored = false;
   const restore = async (): Promise<void> => {
     if (restored) return;
     restored = true;
     // Reverse order: routes before the addresses and link state they depend on.
-    if (undo.length > 0) await runIp(ipPath, ['-force', '-batch', '-'], [...undo].reverse().join('\n') + '\n');
+    const lines = [...undoLate.reverse(), ...[...owned].map((a) => `addr del ${a} dev ${dev}`), ...undo.reverse()];
+    if (lines.length > 0) await runIp(ipPath, ['-force', '-batch', '-'], lines.join('\n') + '\n');
     await reenableV6?.();
   };
   const r = await runIp(ipPath, ['-batch', '-'], apply.join('\n') + '\n');
@@ -183,5 +195,28 @@ export async function configureInterface(cfg: InterfaceConfig): Promise<AppliedC
     await restore();
     throw new TunError('ERR_TUN_CONFIG', `tun: configuring ${dev} failed: ${r.stderr.trim()}`);
   }
-  return { commands: apply, restore };
+
+  const setAddresses = async (addresses: readonly string[]): Promise<void> => {
+    if (restored) throw new TunError('ERR_TUN_CONFIG', `tun: ${dev} was restored`);
+    const want = addresses.map((a) => cidr(a, 'address'));
+    const wanted = new Set(want.map((a) => a.prefix));
+    const add = want.filter((a) => !owned.has(a.prefix) && !had.has(a.prefix));
+    const del = [...owned].filter((a) => !wanted.has(a));
+    if (add.length === 0 && del.length === 0) return;
+    if (add.some((a) => a.isV6) && !reenableV6) reenableV6 = await enableIpv6(dev);
+    const res = await runIp(ipPath, ['-force', '-batch', '-'], [...add.map((a) => addrAdd(a, dev)), ...del.map((a) => `addr del ${a} dev ${dev}`)].join('\n') + '\n');
+    // Whatever ip managed, own what the device now has of ours.
+    const [now] = await ipJson<{ addr_info?: { local: string; prefixlen: number }[] }[]>(ipPath, ['addr', 'show', 'dev', dev]);
+    const present = new Set((now?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+    for (const a of [...owned, ...add.map((x) => x.prefix)]) {
+      if (present.has(a)) owned.add(a);
+      else owned.delete(a);
+    }
+    if (res.code !== 0) throw new TunError('ERR_TUN_CONFIG', `tun: changing the addresses of ${dev} failed: ${res.stderr.trim()}`);
+  };
+  return { commands: apply, restore, setAddresses };
+}
+
+function addrAdd(a: { prefix: string; isV6: boolean }, dev: string): string {
+  return `addr add ${a.prefix} dev ${dev}${a.isV6 ? ' nodad' : ''}`;
 }

@@ -21,6 +21,7 @@ const skip = canUseNetns() ? false : 'needs root (network namespaces, TUN)';
 const ECHO = new URL('../helpers/tun-echo.js', import.meta.url);
 const PENDING = new URL('../helpers/tun-pending.js', import.meta.url);
 const CONFIG = new URL('../helpers/tun-config.js', import.meta.url);
+const SESSION = new URL('../helpers/tun-session.js', import.meta.url);
 
 const namespaces: string[] = [];
 const children: NetnsChild[] = [];
@@ -210,6 +211,23 @@ describe('interface configuration', { skip }, () => {
     assert.deepEqual(r.after, Object.fromEntries([...relays, ...probes].map((a) => [a, a.includes(':') ? via6 : via4])));
     const routesLeft = execInNetns(ns, 'ip', ['route', 'show']).out + execInNetns(ns, 'ip', ['-6', 'route', 'show']).out;
     assert.doesNotMatch(routesLeft, /203\.0\.113\.7|2001:db8:1::7/, 'relay host routes removed');
+    await c.exited;
+  });
+
+  test('a tunnel session follows a new ADDRESS_ASSIGN (RFC 9484 §4.7.1): the latest list applied, the device\'s own address kept', async () => {
+    const ns = netns();
+    const c = child(ns, SESSION, {});
+    const r = await c.next('result');
+    const had = '192.0.2.9/32';
+    assert.deepEqual(r.steps, {
+      up: { device: ['100.64.0.2/32', had], session: ['100.64.0.2/32'] },
+      moved: { device: ['100.64.0.3/32', had, 'fd00:6d61:7371::3/128'], session: ['100.64.0.3/32', 'fd00:6d61:7371::3/128'] },
+      same: { device: ['100.64.0.3/32', had, 'fd00:6d61:7371::3/128'], session: ['100.64.0.3/32', 'fd00:6d61:7371::3/128'] },
+      v6only: { device: [had, 'fd00:6d61:7371::3/128'], session: ['fd00:6d61:7371::3/128'] },
+      stopped: { device: [had], session: ['fd00:6d61:7371::3/128'] },
+    });
+    // Two updates in a row are applied as the latest list, once; the repeat changes nothing.
+    assert.equal(r.changes, 2);
     await c.exited;
   });
 
