@@ -4,7 +4,10 @@
  *
  * States (Mullvad's TunnelState): disconnected → connecting{stage} → connected, and on loss
  * reconnecting{attempt, stage} with exponential backoff (250 ms … 8 s) and failover along
- * the planned relays; error{code} when a user-started attempt fails for good. A watchdog
+ * the planned relays; error{code} when a user-started attempt fails for good. While
+ * reconnecting, traffic is blocked (the kill switch's rules, also with `kill_switch` off, until
+ * the next tunnel is up): between two tunnels it would otherwise leave on the physical link,
+ * where wg-quick's routes would have held it (Mullvad's "blocked" state). A watchdog
  * declares the chain dead when the first hop has been silent for 3 keep-alive intervals, so
  * a restarted relay is noticed in ~1.5 s instead of the 30 s idle timeout.
  * connect/disconnect are serialised through one promise chain.
@@ -48,6 +51,13 @@ export class Engine implements TunnelBackend {
   private generation = 0;
   private watchdog?: NodeJS.Timeout;
   private queue: Promise<unknown> = Promise.resolve();
+  /** What the user connected with: a reconnect keeps it (`--relay`, `--single-hop`…). */
+  private opts: ConnectOptions = {};
+  /**
+   * The chains of the last tunnel that came up, resolved. A reconnect uses them: behind the
+   * block the system resolver is unreachable, and relays do not move while a tunnel drops.
+   */
+  private lastPlans: ChainPlan[] = [];
 
   constructor(private cfg: ClientConfig, private readonly deps: EngineDeps) {}
 
@@ -55,6 +65,8 @@ export class Engine implements TunnelBackend {
   connect(opts: ConnectOptions): Promise<TunnelState> {
     if (this.state.state !== 'disconnected' && this.state.state !== 'error') return Promise.resolve(this.state);
     this.isWanted = true;
+    this.opts = opts;
+    this.lastPlans = [];
     const gen = ++this.generation;
     this.setState({ state: 'connecting', stage: 'resolving' });
     void this.serial(() => this.attempt(gen, opts, 0));
@@ -103,6 +115,7 @@ export class Engine implements TunnelBackend {
 
   async setConfig(patch: ConfigPatch): Promise<ClientConfigView> {
     this.cfg = patchClientConfig(this.cfg, patch);
+    this.lastPlans = []; // the relays may have changed: a reconnect plans afresh
     return this.getConfig();
   }
 
@@ -141,11 +154,16 @@ export class Engine implements TunnelBackend {
     let lastErr: unknown;
     try {
       onStage('resolving');
-      const plans = await planChains(this.cfg, opts);
+      const isReconnect = attempt > 0;
+      const plans = isReconnect && this.lastPlans.length > 0 ? this.lastPlans : await planChains(this.cfg, opts);
       if (this.cfg.killSwitch) await enableKillSwitch({ tunName: this.cfg.tun.name, endpoints: plans.map((p) => p.first.peer) });
+      else if (isReconnect) await this.block(plans);
       for (const plan of plans) {
         try {
           await this.bringUp(gen, plan, onStage);
+          this.lastPlans = plans;
+          // The new tunnel's routes are in place: the reconnect block can go.
+          if (isReconnect && !this.cfg.killSwitch && gen === this.generation) await disableKillSwitch();
           return;
         } catch (e) {
           lastErr = e;
@@ -245,9 +263,20 @@ export class Engine implements TunnelBackend {
     const g = ++this.generation;
     this.setState({ state: 'reconnecting', attempt: 1, stage: 'resolving' });
     void this.serial(async () => {
+      if (!this.cfg.killSwitch) await this.block(this.lastPlans); // before the routes go
       await this.teardown();
-      await this.attempt(g, {}, 1);
+      await this.attempt(g, this.opts, 1);
     });
+  }
+
+  /**
+   * The kill switch's rules for a reconnect with `kill_switch` off: only the relays' UDP and
+   * the TUN. Without nft (or CAP_NET_ADMIN) it cannot block; reconnecting still beats giving up.
+   */
+  private async block(plans: readonly ChainPlan[]): Promise<void> {
+    if (plans.length === 0) return;
+    await enableKillSwitch({ tunName: this.cfg.tun.name, endpoints: plans.map((p) => p.first.peer) })
+      .catch((err: unknown) => this.deps.log.warn({ err }, 'cannot block traffic while reconnecting'));
   }
 
   private scheduleReconnect(gen: number, opts: ConnectOptions, attempt: number): void {

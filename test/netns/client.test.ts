@@ -143,9 +143,10 @@ test('a change of the client\'s address keeps the session (QUIC migration)', asy
   });
 });
 
-test('a relay that crashes and restarts: the client is back within 2 s', async () => {
+test('a relay that crashes and restarts: the client is back within 2 s, and nothing left outside the tunnel meanwhile (kill switch off)', async () => {
   await withClient(lab.clientConfig(), async () => {
     assert.equal(await pings(2), 2);
+    const cap = capture('client', ['not', 'udp', 'port', '4433'], tb.links['client-ingress'].leftDev);
     const pinger = tb.spawn('client', 'ping', ['-D', '-i', '0.05', '-W', '1', SERVER()], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     pinger.stdout!.on('data', (d) => (out += d));
@@ -160,6 +161,11 @@ test('a relay that crashes and restarts: the client is back within 2 s', async (
     assert.ok(firstAfter !== undefined, 'pings resumed after the restart');
     const gapS = firstAfter - upAt;
     assert.ok(gapS <= 2, `back ${gapS.toFixed(2)} s after the relay came up`);
+    // Between losing the tunnel and the next one, the pings were blocked, not routed around it.
+    const leaked = (await cap.stop()).split('\n').filter((l) => l.includes(SERVER()));
+    assert.deepEqual(leaked, [], 'no packet to the server on the physical link while reconnecting');
+    const tables = await tb.exec('client', 'nft', ['list', 'tables']);
+    assert.doesNotMatch(tables.stdout, /masque_killswitch/, 'connected again: the reconnect block is gone (kill switch off)');
   });
 });
 

@@ -11,7 +11,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Testbed } from '../helpers/testbed.js';
-import { Lab, metricValue } from '../helpers/lab.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { CLI, Lab, metricValue } from '../helpers/lab.js';
 
 let tb: Testbed;
 let lab: Lab;
@@ -102,6 +104,45 @@ test('single hop: ping and TCP through the egress alone', async () => {
     assert.equal(metricValue(m, 'masque_relay_drops_total', { reason: 'egress_tun_offload' }), 0);
   } finally {
     await lab.stopClient(c);
+    await tb.setForwarding('none');
+  }
+});
+
+test('the daemon: a reconnect keeps what the user connected with (--single-hop stays one hop after the relay restarts)', async () => {
+  // The daemon's own config says two hops; the connect request says one. A foreground
+  // connect folds its flags into the config; the daemon has only the request to go by.
+  await tb.setForwarding('tunnel');
+  const sock = path.join(lab.dir, 'daemon.sock');
+  const daemon = tb.spawn('client', process.execPath, [CLI, 'daemon', '--config', lab.clientConfig(), '--socket', sock], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  daemon.stderr!.on('data', (d) => (log += d));
+  const cli = (args: string[]) => tb.exec('client', process.execPath, [CLI, '--socket', sock, ...args], { allowFail: true, timeoutMs: 30_000 });
+  const chainRoles = async (): Promise<string[] | null> => {
+    const r = await cli(['status', '--json']);
+    const s = (JSON.parse(r.stdout || '{}') as { state?: { state: string; chain?: Array<{ role: string }> } }).state;
+    return s?.state === 'connected' ? s.chain!.map((h) => h.role) : null;
+  };
+  try {
+    const end0 = Date.now() + 10_000;
+    while (!existsSync(sock) && Date.now() < end0) await new Promise((r) => setTimeout(r, 100));
+    const c = await cli(['connect', '--single-hop', '--relay', 'egress']);
+    assert.equal(c.code, 0, c.stdout + c.stderr + log);
+    assert.deepEqual(await chainRoles(), ['egress']);
+    await lab.restartRelay(lab.egress);
+    const end = Date.now() + 10_000;
+    while (!log.includes('tunnel lost') && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(log.includes('tunnel lost'), log);
+    let roles: string[] | null = null;
+    while (!roles && Date.now() < end) {
+      roles = await chainRoles();
+      if (!roles) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.deepEqual(roles, ['egress'], 'reconnected through the egress alone, not the configured two hops');
+    assert.equal((await ping(tb.addr.server.v4, 2)).received, 2);
+    assert.equal((await cli(['disconnect'])).code, 0);
+  } finally {
+    daemon.kill('SIGTERM');
+    await new Promise((r) => daemon.once('exit', r));
     await tb.setForwarding('none');
   }
 });
