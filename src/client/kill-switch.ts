@@ -37,6 +37,10 @@ export function killSwitchRules(o: KillSwitchOptions): string {
     ...allow,
     // IPv6 neighbour discovery keeps the physical link usable for the relay traffic.
     '    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept',
+    // So does DHCP: a lease that cannot be renewed during a long block would take the link
+    // down, and the relay with it (Mullvad allows DHCP in its blocked state for this reason).
+    dir === 'o' ? '    udp sport 68 udp dport 67 accept' : '    udp sport 67 udp dport 68 accept',
+    dir === 'o' ? '    ip6 daddr ff02::1:2 udp sport 546 udp dport 547 accept' : '    udp sport 547 udp dport 546 accept',
     '  }',
   ].join('\n');
   return `table inet ${KILL_SWITCH_TABLE} {\n${chain('output', 'o')}\n${chain('input', 'i')}\n}\n`;

@@ -201,8 +201,14 @@ test('kill switch: with the relays dead nothing leaves outside the tunnel; disco
     await new Promise((r) => setTimeout(r, 500));
     await pings(10, '0.2');
     await tb.exec('client', 'bash', ['-c', `echo x > /dev/udp/${SERVER()}/9`], { allowFail: true });
-    const leaked = (await cap.stop()).split('\n').filter((l) => l.includes(SERVER()));
+    // DHCP still passes: a lease must be renewable while blocked (the link, and the relay, depend on it).
+    const gw = tb.links['client-ingress'].rightAddr.v4;
+    await tb.exec('client', process.execPath, ['-e',
+      `const s=require('dgram').createSocket('udp4');s.bind(68,()=>s.send('dhcp',67,${JSON.stringify(gw)},()=>s.close()))`], { allowFail: true });
+    const seen = (await cap.stop()).split('\n');
+    const leaked = seen.filter((l) => l.includes(SERVER()));
     assert.deepEqual(leaked, [], 'no packet to the server on the physical link');
+    assert.ok(seen.some((l) => l.includes(`${gw}.67`)), `the DHCP packet left:\n${seen.join('\n')}`);
   } finally {
     await lab.stopClient(c);
   }
