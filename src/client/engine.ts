@@ -58,6 +58,8 @@ export class Engine implements TunnelBackend {
    * block the system resolver is unreachable, and relays do not move while a tunnel drops.
    */
   private lastPlans: ChainPlan[] = [];
+  /** The config changed since lastPlans were made: the next reconnect plans afresh. */
+  private isPlanStale = false;
 
   constructor(private cfg: ClientConfig, private readonly deps: EngineDeps) {}
 
@@ -115,7 +117,7 @@ export class Engine implements TunnelBackend {
 
   async setConfig(patch: ConfigPatch): Promise<ClientConfigView> {
     this.cfg = patchClientConfig(this.cfg, patch);
-    this.lastPlans = []; // the relays may have changed: a reconnect plans afresh
+    this.isPlanStale = true; // the relays may have changed (lastPlans still serve the block)
     return this.getConfig();
   }
 
@@ -155,13 +157,14 @@ export class Engine implements TunnelBackend {
     try {
       onStage('resolving');
       const isReconnect = attempt > 0;
-      const plans = isReconnect && this.lastPlans.length > 0 ? this.lastPlans : await planChains(this.cfg, opts);
+      const plans = isReconnect && this.lastPlans.length > 0 && !this.isPlanStale ? this.lastPlans : await planChains(this.cfg, opts);
       if (this.cfg.killSwitch) await enableKillSwitch({ tunName: this.cfg.tun.name, endpoints: plans.map((p) => p.first.peer) });
       else if (isReconnect) await this.block(plans);
       for (const plan of plans) {
         try {
           await this.bringUp(gen, plan, onStage);
           this.lastPlans = plans;
+          this.isPlanStale = false;
           // The new tunnel's routes are in place: the reconnect block can go.
           if (isReconnect && !this.cfg.killSwitch && gen === this.generation) await disableKillSwitch();
           return;
