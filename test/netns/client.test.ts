@@ -10,10 +10,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { ChildProcess } from 'node:child_process';
 import { Testbed } from '../helpers/testbed.js';
 import { Lab, type LabClient } from '../helpers/lab.js';
 import type { Host } from '../helpers/testbed-net.js';
+import { capture as captureOn } from '../helpers/capture.js';
 
 let tb: Testbed;
 let lab: Lab;
@@ -30,20 +30,8 @@ after(async () => {
   await tb?.dispose();
 });
 
-/** tcpdump on every interface of a host; stop() returns the header lines. */
-function capture(host: Host, filter: string[] = [], iface = 'any'): { stop(): Promise<string> } {
-  const p: ChildProcess = tb.spawn(host, 'tcpdump', ['-i', iface, '-n', '-l', '-q', ...filter], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  p.stdout!.on('data', (d) => (out += d));
-  return {
-    async stop() {
-      await new Promise((r) => setTimeout(r, 200));
-      p.kill('SIGINT');
-      await new Promise((r) => setTimeout(r, 200));
-      return out;
-    },
-  };
-}
+/** tcpdump on a host (every interface unless `iface`). */
+const capture = (host: Host, filter: string[] = [], iface = 'any') => captureOn(tb, host, filter, iface);
 
 async function pings(count: number, interval = '0.2'): Promise<number> {
   const r = await tb.exec('client', 'ping', ['-c', String(count), '-i', interval, '-W', '1', SERVER()], { allowFail: true, timeoutMs: 60_000 });

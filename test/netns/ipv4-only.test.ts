@@ -13,9 +13,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { Testbed } from '../helpers/testbed.js';
 import { Lab, type LabClient } from '../helpers/lab.js';
+import { capture } from '../helpers/capture.js';
 
 let tb: Testbed;
 let lab: Lab;
@@ -33,21 +33,6 @@ after(async () => {
   await tb?.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** tcpdump on one device of the client namespace; stop() returns the header lines. */
-function capture(dev: string, filter: string[]): { stop(): Promise<string> } {
-  const p: ChildProcess = tb.spawn('client', 'tcpdump', ['-i', dev, '-n', '-l', '-q', ...filter], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  p.stdout!.on('data', (d) => (out += d));
-  return {
-    async stop() {
-      await new Promise((r) => setTimeout(r, 200));
-      p.kill('SIGINT');
-      await new Promise((r) => setTimeout(r, 200));
-      return out;
-    },
-  };
-}
 
 /** A TCP connect from the client namespace: the error code, or 'connected'. */
 async function tcpConnect(host: string, port: number): Promise<string> {
@@ -81,7 +66,7 @@ test('full tunnel, no IPv6 from the relay: IPv6 goes into the TUN and fails at o
     const [during] = JSON.parse((await tb.exec('client', 'ip', ['-j', '-6', 'route', 'get', server6])).stdout) as { dev: string }[];
     assert.equal(during.dev, 'masque0', 'IPv6 is routed into the tunnel');
 
-    const cap = capture(uplink, ['ip6', 'and', 'host', server6]);
+    const cap = capture(tb, 'client', ['ip6', 'and', 'host', server6], uplink);
     await new Promise((r) => setTimeout(r, 300));
     // ping: the ICMPv6 "no route" answer arrives, not a 2 s timeout.
     const p = await tb.exec('client', 'ping', ['-6', '-n', '-c', '1', '-W', '2', server6], { allowFail: true, timeoutMs: 10_000 });

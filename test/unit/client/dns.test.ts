@@ -7,13 +7,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { applyDns, restoreStaleDns } from '../../../src/client/dns.js';
 
-function dir(): string {
-  return mkdtempSync(path.join(tmpdir(), 'masque-dns-'));
+/** Runs `fn` with a fresh temp dir, removed afterwards. */
+async function inDir(fn: (d: string) => Promise<void>): Promise<void> {
+  const d = mkdtempSync(path.join(tmpdir(), 'masque-dns-'));
+  try {
+    await fn(d);
+  } finally {
+    rmSync(d, { recursive: true, force: true });
+  }
 }
 
-test('a plain resolv.conf: replaced while up, the same bytes back after restore, no backup left', async () => {
-  const d = dir();
-  try {
+test('a plain resolv.conf: replaced while up, the same bytes back after restore, no backup left', () =>
+  inDir(async (d) => {
     const conf = path.join(d, 'resolv.conf');
     writeFileSync(conf, 'nameserver 192.0.2.53\nsearch lan\n');
     const applied = await applyDns({ servers: ['10.64.0.1', 'fd00::53'], resolvConfPath: conf });
@@ -21,14 +26,10 @@ test('a plain resolv.conf: replaced while up, the same bytes back after restore,
     await applied.restore();
     assert.equal(readFileSync(conf, 'utf8'), 'nameserver 192.0.2.53\nsearch lan\n');
     assert.deepEqual(readdirSync(d), ['resolv.conf']);
-  } finally {
-    rmSync(d, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('a symlinked resolv.conf (systemd-resolved): its target is never written, and the link comes back', async () => {
-  const d = dir();
-  try {
+test('a symlinked resolv.conf (systemd-resolved): its target is never written, and the link comes back', () =>
+  inDir(async (d) => {
     const stub = path.join(d, 'stub-resolv.conf');
     const conf = path.join(d, 'resolv.conf');
     writeFileSync(stub, 'nameserver 127.0.0.53\n');
@@ -41,14 +42,10 @@ test('a symlinked resolv.conf (systemd-resolved): its target is never written, a
     assert.ok(lstatSync(conf).isSymbolicLink(), 'the link is back, not a copy');
     assert.equal(readlinkSync(conf), 'stub-resolv.conf');
     assert.deepEqual(readdirSync(d).sort(), ['resolv.conf', 'stub-resolv.conf']);
-  } finally {
-    rmSync(d, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('after a crash (no restore), restoreStaleDns and the next applyDns put the link back; a dangling link too', async () => {
-  const d = dir();
-  try {
+test('after a crash (no restore), restoreStaleDns and the next applyDns put the link back; a dangling link too', () =>
+  inDir(async (d) => {
     const conf = path.join(d, 'resolv.conf');
     // The link's target is missing (the service is not running): still a link to restore.
     symlinkSync('/run/nonexistent-masque/stub-resolv.conf', conf);
@@ -63,21 +60,14 @@ test('after a crash (no restore), restoreStaleDns and the next applyDns put the 
     assert.match(readFileSync(conf, 'utf8'), /nameserver 10\.64\.0\.2/);
     await next.restore();
     assert.equal(readlinkSync(conf), '/run/nonexistent-masque/stub-resolv.conf');
-  } finally {
-    rmSync(d, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('no servers: nothing is touched', async () => {
-  const d = dir();
-  try {
+test('no servers: nothing is touched', () =>
+  inDir(async (d) => {
     const conf = path.join(d, 'resolv.conf');
     writeFileSync(conf, 'nameserver 192.0.2.53\n');
     const applied = await applyDns({ servers: [], resolvConfPath: conf });
     await applied.restore();
     assert.deepEqual(readdirSync(d), ['resolv.conf']);
     assert.equal(readFileSync(conf, 'utf8'), 'nameserver 192.0.2.53\n');
-  } finally {
-    rmSync(d, { recursive: true, force: true });
-  }
-});
+  }));
