@@ -26,7 +26,7 @@ import { isMasqueError } from '../core/errors.js';
 import { openChain, type ChainPlan } from './chain.js';
 import { planChains } from './plan.js';
 import { TunnelSession } from './tunnel-session.js';
-import { disableKillSwitch, enableKillSwitch } from './kill-switch.js';
+import { disableKillSwitch, enableKillSwitch, type KillSwitchOptions } from './kill-switch.js';
 import { probeRelays } from './probe.js';
 import { restoreStaleDns } from './dns.js';
 import { UdpPath } from '../quic/udp-path.js';
@@ -158,7 +158,7 @@ export class Engine implements TunnelBackend {
       onStage('resolving');
       const isReconnect = attempt > 0;
       const plans = isReconnect && this.lastPlans.length > 0 && !this.isPlanStale ? this.lastPlans : await planChains(this.cfg, opts);
-      if (this.cfg.killSwitch) await enableKillSwitch({ tunName: this.cfg.tun.name, endpoints: plans.map((p) => p.first.peer) });
+      if (this.cfg.killSwitch) await enableKillSwitch(this.blockFor(plans));
       else if (isReconnect) await this.block(plans);
       for (const plan of plans) {
         try {
@@ -272,13 +272,19 @@ export class Engine implements TunnelBackend {
     });
   }
 
+  /** What the block lets through: the first hops, and what the user excluded from the tunnel. */
+  private blockFor(plans: readonly ChainPlan[]): KillSwitchOptions {
+    const allowPrefixes = this.cfg.routing.mode === 'full' ? this.cfg.routing.exclude : [];
+    return { tunName: this.cfg.tun.name, endpoints: plans.map((p) => p.first.peer), allowPrefixes };
+  }
+
   /**
    * The kill switch's rules for a reconnect with `kill_switch` off: only the relays' UDP and
    * the TUN. Without nft (or CAP_NET_ADMIN) it cannot block; reconnecting still beats giving up.
    */
   private async block(plans: readonly ChainPlan[]): Promise<void> {
     if (plans.length === 0) return;
-    await enableKillSwitch({ tunName: this.cfg.tun.name, endpoints: plans.map((p) => p.first.peer) })
+    await enableKillSwitch(this.blockFor(plans))
       .catch((err: unknown) => this.deps.log.warn({ err }, 'cannot block traffic while reconnecting'));
   }
 

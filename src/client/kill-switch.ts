@@ -1,8 +1,10 @@
 /**
  * The kill switch (lockdown): nftables rules that drop every packet except loopback, the
- * tunnel interface and the relays' UDP endpoints while the tunnel is meant to be up — also
- * while connecting and reconnecting, and after a daemon crash (nft state outlives the
- * process). Only `disconnect` removes them. One table, so removal is one atomic command.
+ * tunnel interface, the relays' UDP endpoints and the prefixes excluded from the tunnel while
+ * the tunnel is meant to be up — also while connecting and reconnecting, and after a daemon
+ * crash (nft state outlives the process). Only `disconnect` removes them. One table, so
+ * removal is one atomic command. The engine also installs it while reconnecting when the
+ * kill switch is off, and removes it once the next tunnel is up.
  */
 import { execFile } from 'node:child_process';
 import { MasqueError } from '../core/errors.js';
@@ -13,6 +15,11 @@ export interface KillSwitchOptions {
   tunName: string;
   /** The relays the client talks to directly (its first hop): `{ host, port }` with IP literals. */
   endpoints: readonly { host: string; port: number }[];
+  /**
+   * Prefixes the user keeps outside the tunnel (`routing.exclude`, e.g. the LAN): the routes
+   * send them to the physical link, so the block must let them pass too. Validated prefixes.
+   */
+  allowPrefixes?: readonly string[];
 }
 
 function nft(args: string[], input?: string): Promise<void> {
@@ -29,12 +36,15 @@ export function killSwitchRules(o: KillSwitchOptions): string {
     e.host.includes(':')
       ? `    ip6 daddr ${e.host} udp dport ${e.port} accept\n    ip6 saddr ${e.host} udp sport ${e.port} accept`
       : `    ip daddr ${e.host} udp dport ${e.port} accept\n    ip saddr ${e.host} udp sport ${e.port} accept`);
+  const excluded = (dir: 'o' | 'i') => (o.allowPrefixes ?? []).map((p) =>
+    `    ${p.includes(':') ? 'ip6' : 'ip'} ${dir === 'o' ? 'daddr' : 'saddr'} ${p} accept`);
   const chain = (hook: string, dir: 'o' | 'i') => [
     `  chain ${hook} {`,
     `    type filter hook ${hook} priority filter; policy drop;`,
     `    ${dir}ifname "lo" accept`,
     `    ${dir}ifname "${o.tunName}" accept`,
     ...allow,
+    ...excluded(dir),
     // IPv6 neighbour discovery keeps the physical link usable for the relay traffic.
     '    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept',
     // So does DHCP: a lease that cannot be renewed during a long block would take the link

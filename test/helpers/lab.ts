@@ -171,7 +171,7 @@ export class Lab {
   }
 
   /** A client config (TOML) for this lab; returns its path (mode 0600). */
-  clientConfig(o: { killSwitch?: boolean; dns?: string[]; split?: { include?: string[]; exclude?: string[] }; singleHop?: boolean; tunName?: string; privateTokens?: boolean } = {}): string {
+  clientConfig(o: { killSwitch?: boolean; dns?: string[]; split?: { include?: string[]; exclude?: string[] }; exclude?: string[]; singleHop?: boolean; tunName?: string; privateTokens?: boolean } = {}): string {
     if (o.dns?.length) {
       // `ip netns exec` bind-mounts /etc/netns/<ns>/resolv.conf over /etc/resolv.conf only if
       // it exists: create it, so the client rewrites the namespace's file, never the host's.
@@ -191,7 +191,7 @@ export class Lab {
       '[routing]',
       `mode = "${o.split ? 'split' : 'full'}"`,
       `include = ${JSON.stringify(o.split?.include ?? [])}`,
-      `exclude = ${JSON.stringify(o.split?.exclude ?? [])}`,
+      `exclude = ${JSON.stringify(o.split?.exclude ?? o.exclude ?? [])}`,
       '[dns]',
       `servers = ${JSON.stringify(o.dns ?? [])}`,
       '[tun]',

@@ -179,6 +179,15 @@ test('a link between the relays that drops full-size packets toward the client: 
   await withClient(lab.clientConfig(), async () => assert.ok((await pings(3)) >= 2));
 });
 
+test('kill switch with an excluded prefix (the LAN): the prefix stays reachable outside the tunnel, the rest goes through it', async () => {
+  const lan = tb.links['client-ingress'];
+  await withClient(lab.clientConfig({ killSwitch: true, exclude: [`${lan.leftAddr.v4.replace(/\.1$/, '.0')}/24`] }), async () => {
+    const r = await tb.exec('client', 'ping', ['-c', '2', '-i', '0.2', '-W', '1', lan.rightAddr.v4], { allowFail: true, timeoutMs: 10_000 });
+    assert.match(r.stdout, /2 received/, `the excluded neighbour answers: ${r.stdout}`);
+    assert.equal(await pings(2), 2, 'the server through the tunnel');
+  });
+});
+
 test('kill switch: with the relays dead nothing leaves outside the tunnel; disconnect removes it', async () => {
   const c = await lab.startClient(lab.clientConfig({ killSwitch: true }));
   try {
