@@ -9,7 +9,7 @@ import type { Output } from './output.js';
 
 const STAGE_TEXT: Record<ConnectStage, string> = {
   resolving: 'resolving relay addresses',
-  'connecting-ingress': 'connecting to ingress',
+  'connecting-ingress': 'connecting to the first relay', // the ingress, or the only relay of a single hop
   'connecting-egress': 'connecting to egress',
   'assigning-address': 'assigning address',
 };

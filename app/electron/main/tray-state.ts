@@ -21,7 +21,7 @@ export interface TrayView {
 
 const STAGE_TEXT: Record<string, string> = {
   resolving: 'resolving relays',
-  'connecting-ingress': 'reaching ingress',
+  'connecting-ingress': 'reaching the first relay',
   'connecting-egress': 'reaching egress',
   'assigning-address': 'getting an address',
 };

@@ -30,7 +30,7 @@ function text(id: string, value: string): void {
 
 const STAGES: Record<string, string> = {
   resolving: 'Resolving relays',
-  'connecting-ingress': 'Reaching the ingress relay',
+  'connecting-ingress': 'Reaching the first relay',
   'connecting-egress': 'Reaching the egress relay',
   'assigning-address': 'Getting an address',
 };
