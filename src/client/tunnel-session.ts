@@ -16,6 +16,9 @@ import type { Chain } from './chain.js';
 import { Pump } from './pump.js';
 import { applyDns, type AppliedDns } from './dns.js';
 
+/** RFC 9484 §4.7.1 sets no limit; one per family is what relays assign. */
+const MAX_TUN_ADDRESSES = 16;
+
 export class TunnelSession {
   readonly pump: Pump;
   addresses: string[] = [];
@@ -42,7 +45,7 @@ export class TunnelSession {
   async start(relayAddress: string): Promise<void> {
     const ip = this.chain.ip;
     const mtu = (this.mtu = Math.max(1280, Math.min(this.cfg.tun.mtu, ip.mtu)));
-    this.addresses = ip.addresses.map((a) => formatIpPrefix(a));
+    this.addresses = this.assigned();
     const isFull = this.cfg.routing.mode === 'full';
     const include = isFull ? [] : this.cfg.routing.include;
     this.routes = isFull ? ['0.0.0.0/0', '::/0'] : include;
@@ -81,8 +84,18 @@ export class TunnelSession {
     this.log.info({ addresses: this.addresses, mtu, mtuProbe: this.chain.ip.mtuProbe }, 'tunnel up');
   }
 
+  /**
+   * The proxy's addresses as the TUN takes them: at most MAX_TUN_ADDRESSES, so that a proxy
+   * listing thousands (a 64 KiB capsule holds ~6 000) cannot bury the host in addresses.
+   */
+  private assigned(): string[] {
+    const all = this.chain.ip.addresses;
+    if (all.length > MAX_TUN_ADDRESSES) this.log.warn({ count: all.length, kept: MAX_TUN_ADDRESSES }, 'the relay assigned more addresses than the TUN takes');
+    return all.slice(0, MAX_TUN_ADDRESSES).map((a) => formatIpPrefix(a));
+  }
+
   private async syncAddresses(): Promise<void> {
-    const next = this.chain.ip.addresses.map((a) => formatIpPrefix(a));
+    const next = this.assigned();
     if (!this.applied || next.join() === this.addresses.join()) return;
     try {
       await this.applied.setAddresses(next);

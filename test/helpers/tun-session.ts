@@ -62,6 +62,11 @@ ip.addresses = [ipPrefix('fd00:6d61:7371::3/128')];
 ip.onUpdate?.();
 await settle();
 snap('v6only');
+// A proxy listing 40 addresses: the TUN takes the first 16.
+ip.addresses = Array.from({ length: 40 }, (_, i) => ipPrefix(`100.64.1.${i + 1}/32`));
+ip.onUpdate?.();
+await settle();
+snap('many');
 await session.stop();
 snap('stopped');
 tun.close();

@@ -219,15 +219,17 @@ describe('interface configuration', { skip }, () => {
     const c = child(ns, SESSION, {});
     const r = await c.next('result');
     const had = '192.0.2.9/32';
+    const first16 = Array.from({ length: 16 }, (_, i) => `100.64.1.${i + 1}/32`);
     assert.deepEqual(r.steps, {
       up: { device: ['100.64.0.2/32', had], session: ['100.64.0.2/32'] },
       moved: { device: ['100.64.0.3/32', had, 'fd00:6d61:7371::3/128'], session: ['100.64.0.3/32', 'fd00:6d61:7371::3/128'] },
       same: { device: ['100.64.0.3/32', had, 'fd00:6d61:7371::3/128'], session: ['100.64.0.3/32', 'fd00:6d61:7371::3/128'] },
       v6only: { device: [had, 'fd00:6d61:7371::3/128'], session: ['fd00:6d61:7371::3/128'] },
-      stopped: { device: [had], session: ['fd00:6d61:7371::3/128'] },
+      many: { device: [...first16, had].sort(), session: [...first16].sort() },
+      stopped: { device: [had], session: [...first16].sort() },
     });
     // Two updates in a row are applied as the latest list, once; the repeat changes nothing.
-    assert.equal(r.changes, 2);
+    assert.equal(r.changes, 3);
     await c.exited;
   });
 
