@@ -272,10 +272,14 @@ export class Engine implements TunnelBackend {
     });
   }
 
-  /** What the block lets through: the first hops, and what the user excluded from the tunnel. */
+  /**
+   * What the block lets through: full tunnel, the first hops and what the user excluded;
+   * split tunnel, everything but the included prefixes.
+   */
   private blockFor(plans: readonly ChainPlan[]): KillSwitchOptions {
-    const allowPrefixes = this.cfg.routing.mode === 'full' ? this.cfg.routing.exclude : [];
-    return { tunName: this.cfg.tun.name, endpoints: plans.map((p) => p.first.peer), allowPrefixes };
+    const { routing } = this.cfg;
+    const base = { tunName: this.cfg.tun.name, endpoints: plans.map((p) => p.first.peer) };
+    return routing.mode === 'full' ? { ...base, allowPrefixes: routing.exclude } : { ...base, onlyPrefixes: routing.include };
   }
 
   /**

@@ -20,6 +20,11 @@ export interface KillSwitchOptions {
    * send them to the physical link, so the block must let them pass too. Validated prefixes.
    */
   allowPrefixes?: readonly string[];
+  /**
+   * Split tunnel (`routing.include`): only these prefixes belong in the tunnel, so only they
+   * are blocked outside it; everything else keeps its normal path. Replaces the drop-all policy.
+   */
+  onlyPrefixes?: readonly string[];
 }
 
 function nft(args: string[], input?: string): Promise<void> {
@@ -32,6 +37,7 @@ function nft(args: string[], input?: string): Promise<void> {
 
 /** The ruleset (exported for tests and docs). */
 export function killSwitchRules(o: KillSwitchOptions): string {
+  if (o.onlyPrefixes) return splitRules(o.tunName, o.onlyPrefixes);
   const allow = o.endpoints.map((e) =>
     e.host.includes(':')
       ? `    ip6 daddr ${e.host} udp dport ${e.port} accept\n    ip6 saddr ${e.host} udp sport ${e.port} accept`
@@ -54,6 +60,13 @@ export function killSwitchRules(o: KillSwitchOptions): string {
     '  }',
   ].join('\n');
   return `table inet ${KILL_SWITCH_TABLE} {\n${chain('output', 'o')}\n${chain('input', 'i')}\n}\n`;
+}
+
+/** A split tunnel's block: the included prefixes leave through the TUN or not at all. */
+function splitRules(tunName: string, prefixes: readonly string[]): string {
+  const drops = prefixes.map((p) => `    oifname != "${tunName}" ${p.includes(':') ? 'ip6' : 'ip'} daddr ${p} drop`);
+  const chain = ['  chain output {', '    type filter hook output priority filter; policy accept;', ...drops, '  }'].join('\n');
+  return `table inet ${KILL_SWITCH_TABLE} {\n${chain}\n}\n`;
 }
 
 /** Installs (or replaces) the kill switch. Needs CAP_NET_ADMIN. */

@@ -109,6 +109,22 @@ test('split tunnel: only the included prefix goes into the TUN', async () => {
   });
 });
 
+test('split tunnel with the kill switch: the included prefix never leaves outside the TUN, everything else keeps its path', async () => {
+  await withClient(lab.clientConfig({ killSwitch: true, split: { include: [`${SERVER()}/32`] } }), async () => {
+    assert.equal(await pings(2), 2);
+    // A program that forces the physical interface (SO_BINDTODEVICE), as routes would after
+    // the tunnel drops: the included prefix is blocked there, a neighbour is not.
+    const uplink = tb.links['client-ingress'].leftDev;
+    const neighbour = tb.links['client-ingress'].rightAddr.v4;
+    const cap = capture('client', ['icmp'], uplink);
+    const forced = await tb.exec('client', 'ping', ['-c', '2', '-i', '0.2', '-W', '1', '-I', uplink, SERVER()], { allowFail: true, timeoutMs: 10_000 });
+    const n = await tb.exec('client', 'ping', ['-c', '2', '-i', '0.2', '-W', '1', '-I', uplink, neighbour], { allowFail: true, timeoutMs: 10_000 });
+    const seen = (await cap.stop()).split('\n');
+    assert.deepEqual(seen.filter((l) => l.includes(`> ${SERVER()}`)), [], `the included prefix left on the physical link: ${forced.stdout}`);
+    assert.match(n.stdout, /2 received/, `a destination outside the split tunnel is not blocked: ${n.stdout}`);
+  });
+});
+
 test('a change of the client\'s address keeps the session (QUIC migration)', async () => {
   await withClient(lab.clientConfig(), async (c) => {
     assert.equal(await pings(2), 2);
