@@ -5,9 +5,10 @@
  * States (Mullvad's TunnelState): disconnected → connecting{stage} → connected, and on loss
  * reconnecting{attempt, stage} with exponential backoff (250 ms … 8 s) and failover along
  * the planned relays; error{code} when a user-started attempt fails for good. While
- * reconnecting, traffic is blocked (the kill switch's rules, also with `kill_switch` off, until
- * the next tunnel is up): between two tunnels it would otherwise leave on the physical link,
- * where wg-quick's routes would have held it (Mullvad's "blocked" state). A watchdog
+ * connecting and reconnecting, traffic is blocked (the kill switch's rules, also with
+ * `kill_switch` off, until a tunnel is up or the attempt fails): between two tunnels it would
+ * otherwise leave on the physical link, where wg-quick's routes would have held it (Mullvad's
+ * "blocked" state). A watchdog
  * declares the chain dead when the first hop has been silent for 3 keep-alive intervals, so
  * a restarted relay is noticed in ~1.5 s instead of the 30 s idle timeout.
  * connect/disconnect are serialised through one promise chain.
@@ -158,15 +159,17 @@ export class Engine implements TunnelBackend {
       onStage('resolving');
       const isReconnect = attempt > 0;
       const plans = isReconnect && this.lastPlans.length > 0 && !this.isPlanStale ? this.lastPlans : await planChains(this.cfg, opts);
+      // Blocked from here until a tunnel is up, as wg-quick's routes and Mullvad's connecting
+      // state hold traffic; the kill switch keeps its block for good, a failure lifts ours.
       if (this.cfg.killSwitch) await enableKillSwitch(this.blockFor(plans));
-      else if (isReconnect) await this.block(plans);
+      else await this.block(plans);
       for (const plan of plans) {
         try {
           await this.bringUp(gen, plan, onStage);
           this.lastPlans = plans;
           this.isPlanStale = false;
-          // The new tunnel's routes are in place: the reconnect block can go.
-          if (isReconnect && !this.cfg.killSwitch && gen === this.generation) await disableKillSwitch();
+          // The new tunnel's routes are in place: the block can go.
+          if (!this.cfg.killSwitch && gen === this.generation) await disableKillSwitch();
           return;
         } catch (e) {
           lastErr = e;
@@ -178,6 +181,7 @@ export class Engine implements TunnelBackend {
     }
     if (gen !== this.generation) return;
     if (attempt === 0) {
+      if (!this.cfg.killSwitch) await disableKillSwitch(); // an error state blocks nothing
       const code = isMasqueError(lastErr) ? lastErr.code : 'ERR_TUNNEL_FAILED';
       this.setState({ state: 'error', code, message: (lastErr as Error)?.message ?? 'connect failed' });
       this.isWanted = false;
@@ -283,13 +287,13 @@ export class Engine implements TunnelBackend {
   }
 
   /**
-   * The kill switch's rules for a reconnect with `kill_switch` off: only the relays' UDP and
-   * the TUN. Without nft (or CAP_NET_ADMIN) it cannot block; reconnecting still beats giving up.
+   * The kill switch's rules while (re)connecting with `kill_switch` off. Without nft (or
+   * CAP_NET_ADMIN) it cannot block; connecting still beats giving up.
    */
   private async block(plans: readonly ChainPlan[]): Promise<void> {
     if (plans.length === 0) return;
     await enableKillSwitch(this.blockFor(plans))
-      .catch((err: unknown) => this.deps.log.warn({ err }, 'cannot block traffic while reconnecting'));
+      .catch((err: unknown) => this.deps.log.warn({ err }, 'cannot block traffic until the tunnel is up'));
   }
 
   private scheduleReconnect(gen: number, opts: ConnectOptions, attempt: number): void {

@@ -188,6 +188,9 @@ test('a link between the relays that drops full-size packets toward the client: 
     assert.match(err.message, /ERR_MASQUE_MTU/);
     const counted = await tb.exec('egress', 'nft', ['list', 'table', 'inet', 'mq_mtu']);
     assert.match(counted.stdout, /counter packets [1-9]/, 'the 1280-byte replies met the black hole');
+    // Traffic was blocked while connecting (kill switch off); the failure lifted the block.
+    assert.doesNotMatch((await tb.exec('client', 'nft', ['list', 'tables'])).stdout, /masque_killswitch/);
+    assert.equal(await tb.canReach('client', tb.links['client-ingress'].rightAddr.v4), true, 'the link is usable after the failed connect');
   } finally {
     await tb.exec('egress', 'nft', ['delete', 'table', 'inet', 'mq_mtu']);
   }

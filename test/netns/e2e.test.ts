@@ -108,10 +108,9 @@ test('single hop: ping and TCP through the egress alone', async () => {
   }
 });
 
-test('the daemon: a reconnect keeps what the user connected with (--single-hop stays one hop after the relay restarts)', async () => {
+test('the daemon: a failed connect lifts its block; a reconnect keeps what the user connected with (--single-hop stays one hop after the relay restarts)', async () => {
   // The daemon's own config says two hops; the connect request says one. A foreground
   // connect folds its flags into the config; the daemon has only the request to go by.
-  await tb.setForwarding('tunnel');
   const sock = path.join(lab.dir, 'daemon.sock');
   const daemon = tb.spawn('client', process.execPath, [CLI, 'daemon', '--config', lab.clientConfig(), '--socket', sock], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
@@ -125,6 +124,12 @@ test('the daemon: a reconnect keeps what the user connected with (--single-hop s
   try {
     const end0 = Date.now() + 10_000;
     while (!existsSync(sock) && Date.now() < end0) await new Promise((r) => setTimeout(r, 100));
+    // A connect that fails (the ingress serves no CONNECT-IP, and without forwarding the egress
+    // is out of reach) ends in `error`, and lifts the block it held while connecting.
+    const failed = await cli(['connect', '--single-hop', '--relay', 'ingress']);
+    assert.notEqual(failed.code, 0, failed.stdout + failed.stderr);
+    assert.doesNotMatch((await tb.exec('client', 'nft', ['list', 'tables'])).stdout, /masque_killswitch/, log);
+    await tb.setForwarding('tunnel');
     const c = await cli(['connect', '--single-hop', '--relay', 'egress']);
     assert.equal(c.code, 0, c.stdout + c.stderr + log);
     assert.deepEqual(await chainRoles(), ['egress']);
