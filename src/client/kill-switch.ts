@@ -69,10 +69,14 @@ function splitRules(tunName: string, prefixes: readonly string[]): string {
   return `table inet ${KILL_SWITCH_TABLE} {\n${chain}\n}\n`;
 }
 
-/** Installs (or replaces) the kill switch. Needs CAP_NET_ADMIN. */
+/**
+ * Installs (or replaces) the kill switch. Needs CAP_NET_ADMIN. One nft transaction: the old
+ * rules give way to the new ones atomically (no instant without a block, e.g. when a reconnect
+ * changes the relays), and one process start on the connect path instead of two.
+ */
 export async function enableKillSwitch(o: KillSwitchOptions): Promise<void> {
-  await disableKillSwitch();
-  await nft(['-f', '-'], killSwitchRules(o));
+  // `add` makes the `delete` valid when there is no table yet.
+  await nft(['-f', '-'], `add table inet ${KILL_SWITCH_TABLE}\ndelete table inet ${KILL_SWITCH_TABLE}\n${killSwitchRules(o)}`);
 }
 
 /** Removes the kill switch; no-op if absent. */
