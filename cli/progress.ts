@@ -18,9 +18,10 @@ const STAGE_TEXT: Record<ConnectStage, string> = {
 export function describeState(s: TunnelState): string {
   switch (s.state) {
     case 'connecting':
-      return `connecting: ${STAGE_TEXT[s.stage]} (${CONNECT_STAGES.indexOf(s.stage) + 1}/${CONNECT_STAGES.length})`;
+      return `connecting: ${STAGE_TEXT[s.stage]} (${CONNECT_STAGES.indexOf(s.stage) + 1}/${CONNECT_STAGES.length})${s.blocked ? '; traffic blocked' : ''}`;
     case 'reconnecting':
-      return `reconnecting (attempt ${s.attempt}): ${STAGE_TEXT[s.stage]}`;
+      // `blocked`: the engine holds traffic outside the tunnel meanwhile (docs/client.md, Kill switch).
+      return `reconnecting (attempt ${s.attempt}): ${STAGE_TEXT[s.stage]}${s.blocked ? '; traffic blocked until connected' : ''}`;
     case 'error':
       return `error ${s.code}: ${s.message}`;
     case 'connected':

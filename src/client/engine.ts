@@ -61,6 +61,8 @@ export class Engine implements TunnelBackend {
   private lastPlans: ChainPlan[] = [];
   /** The config changed since lastPlans were made: the next reconnect plans afresh. */
   private isPlanStale = false;
+  /** The nft block (kill switch, or the one while connecting) is in force: states say so. */
+  private isBlocked = false;
 
   constructor(private cfg: ClientConfig, private readonly deps: EngineDeps) {}
 
@@ -81,7 +83,7 @@ export class Engine implements TunnelBackend {
     this.generation++;
     return this.serial(async () => {
       await this.teardown();
-      await disableKillSwitch().catch(() => undefined);
+      await this.unblock();
       // What a crashed run left behind (dns.ts keeps a backup): disconnect restores it too.
       await restoreStaleDns(this.deps.resolvConfPath).catch(() => undefined);
       this.tun?.close();
@@ -146,7 +148,8 @@ export class Engine implements TunnelBackend {
   private stage(gen: number, attempt: number): (st: ConnectStage) => void {
     return (stage) => {
       if (gen !== this.generation) return;
-      this.setState(attempt === 0 ? { state: 'connecting', stage } : { state: 'reconnecting', attempt, stage });
+      const blocked = this.isBlocked;
+      this.setState(attempt === 0 ? { state: 'connecting', stage, blocked } : { state: 'reconnecting', attempt, stage, blocked });
     };
   }
 
@@ -161,15 +164,14 @@ export class Engine implements TunnelBackend {
       const plans = isReconnect && this.lastPlans.length > 0 && !this.isPlanStale ? this.lastPlans : await planChains(this.cfg, opts);
       // Blocked from here until a tunnel is up, as wg-quick's routes and Mullvad's connecting
       // state hold traffic; the kill switch keeps its block for good, a failure lifts ours.
-      if (this.cfg.killSwitch) await enableKillSwitch(this.blockFor(plans));
-      else await this.block(plans);
+      await this.block(plans);
       for (const plan of plans) {
         try {
           await this.bringUp(gen, plan, onStage);
           this.lastPlans = plans;
           this.isPlanStale = false;
           // The new tunnel's routes are in place: the block can go.
-          if (!this.cfg.killSwitch && gen === this.generation) await disableKillSwitch();
+          if (!this.cfg.killSwitch && gen === this.generation) await this.unblock();
           return;
         } catch (e) {
           lastErr = e;
@@ -181,7 +183,7 @@ export class Engine implements TunnelBackend {
     }
     if (gen !== this.generation) return;
     if (attempt === 0) {
-      if (!this.cfg.killSwitch) await disableKillSwitch(); // an error state blocks nothing
+      if (!this.cfg.killSwitch) await this.unblock(); // an error state blocks nothing
       const code = isMasqueError(lastErr) ? lastErr.code : 'ERR_TUNNEL_FAILED';
       this.setState({ state: 'error', code, message: (lastErr as Error)?.message ?? 'connect failed' });
       this.isWanted = false;
@@ -268,9 +270,9 @@ export class Engine implements TunnelBackend {
     clearInterval(this.watchdog);
     this.deps.log.warn('tunnel lost; reconnecting');
     const g = ++this.generation;
-    this.setState({ state: 'reconnecting', attempt: 1, stage: 'resolving' });
+    this.setState({ state: 'reconnecting', attempt: 1, stage: 'resolving', blocked: this.isBlocked });
     void this.serial(async () => {
-      if (!this.cfg.killSwitch) await this.block(this.lastPlans); // before the routes go
+      await this.block(this.lastPlans); // before the routes go
       await this.teardown();
       await this.attempt(g, this.opts, 1);
     });
@@ -287,18 +289,31 @@ export class Engine implements TunnelBackend {
   }
 
   /**
-   * The kill switch's rules while (re)connecting with `kill_switch` off. Without nft (or
-   * CAP_NET_ADMIN) it cannot block; connecting still beats giving up.
+   * Installs the block for these relays: the kill switch itself (a failure is the attempt's
+   * failure), or with `kill_switch` off the same rules while (re)connecting. Without nft (or
+   * CAP_NET_ADMIN) that one cannot block; connecting still beats giving up.
    */
   private async block(plans: readonly ChainPlan[]): Promise<void> {
     if (plans.length === 0) return;
-    await enableKillSwitch(this.blockFor(plans))
-      .catch((err: unknown) => this.deps.log.warn({ err }, 'cannot block traffic until the tunnel is up'));
+    if (this.cfg.killSwitch) {
+      await enableKillSwitch(this.blockFor(plans));
+      this.isBlocked = true;
+      return;
+    }
+    await enableKillSwitch(this.blockFor(plans)).then(
+      () => (this.isBlocked = true),
+      (err: unknown) => this.deps.log.warn({ err }, 'cannot block traffic until the tunnel is up'),
+    );
+  }
+
+  private async unblock(): Promise<void> {
+    await disableKillSwitch();
+    this.isBlocked = false;
   }
 
   private scheduleReconnect(gen: number, opts: ConnectOptions, attempt: number): void {
     const delay = BACKOFF_MS[Math.min(attempt - 2, BACKOFF_MS.length - 1)];
-    this.setState({ state: 'reconnecting', attempt, stage: 'resolving' });
+    this.setState({ state: 'reconnecting', attempt, stage: 'resolving', blocked: this.isBlocked });
     setTimeout(() => void this.serial(() => this.attempt(gen, opts, attempt)), delay);
   }
 

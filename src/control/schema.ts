@@ -14,7 +14,7 @@
  * also appears in route paths (`/v0/…`); a MINOR bump only adds fields or routes. The
  * client warns once when the daemon's value differs from its own.
  */
-export const API_VERSION = '0.1';
+export const API_VERSION = '0.2';
 /** The response header that carries API_VERSION. Lower case, as node:http reports it. */
 export const VERSION_HEADER = 'masque-version';
 /** Default socket path of the daemon; overridden by `--socket` or env MASQUE_SOCKET. */
@@ -43,7 +43,12 @@ export interface ChainHop {
  */
 export type TunnelState =
   | { state: 'disconnected' }
-  | { state: 'connecting'; stage: ConnectStage }
+  /**
+   * `blocked`: traffic outside the tunnel is held by the engine's nft block (from the moment
+   * the relays are chosen until a tunnel is up). Absent or false: it is not (still resolving,
+   * no nft, or a daemon before API 0.2).
+   */
+  | { state: 'connecting'; stage: ConnectStage; blocked?: boolean }
   | {
     state: 'connected'; chain: ChainHop[]; addresses: string[]; routes: string[]; since: string;
     /**
@@ -53,7 +58,7 @@ export type TunnelState =
      */
     mtu?: number; mtuProbe?: 'verified' | 'unanswered' | null;
   }
-  | { state: 'reconnecting'; attempt: number; stage: ConnectStage }
+  | { state: 'reconnecting'; attempt: number; stage: ConnectStage; blocked?: boolean }
   | { state: 'error'; code: string; message: string };
 
 export type TunnelStateName = TunnelState['state'];

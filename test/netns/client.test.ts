@@ -148,7 +148,7 @@ test('a change of the client\'s address keeps the session (QUIC migration)', asy
 });
 
 test('a relay that crashes and restarts: the client is back within 2 s, and nothing left outside the tunnel meanwhile (kill switch off)', async () => {
-  await withClient(lab.clientConfig(), async () => {
+  await withClient(lab.clientConfig(), async (c) => {
     assert.equal(await pings(2), 2);
     const cap = capture('client', ['not', 'udp', 'port', '4433'], tb.links['client-ingress'].leftDev);
     const pinger = tb.spawn('client', 'ping', ['-D', '-i', '0.05', '-W', '1', SERVER()], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -170,6 +170,8 @@ test('a relay that crashes and restarts: the client is back within 2 s, and noth
     assert.deepEqual(leaked, [], 'no packet to the server on the physical link while reconnecting');
     const tables = await tb.exec('client', 'nft', ['list', 'tables']);
     assert.doesNotMatch(tables.stdout, /masque_killswitch/, 'connected again: the reconnect block is gone (kill switch off)');
+    // The states said so while it lasted (`blocked` in the control API, shown by the CLI).
+    assert.ok(c.output.some((l) => /^reconnecting \(attempt 1\): .*; traffic blocked until connected$/.test(l)), c.output.join('\n'));
   });
 });
 

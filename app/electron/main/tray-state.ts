@@ -49,9 +49,9 @@ export function trayView(daemon: DaemonStatus, tunnel: TunnelState): TrayView {
     case 'disconnected':
       return view('disconnected', 'Disconnected', true, false);
     case 'connecting':
-      return view('connecting', `Connecting: ${stageText(tunnel.stage)}`, true, true);
+      return view('connecting', `Connecting: ${stageText(tunnel.stage)}${tunnel.blocked ? ', traffic blocked' : ''}`, true, true);
     case 'reconnecting':
-      return view('connecting', `Reconnecting (attempt ${tunnel.attempt}): ${stageText(tunnel.stage)}`, true, true);
+      return view('connecting', `Reconnecting (attempt ${tunnel.attempt}): ${stageText(tunnel.stage)}${tunnel.blocked ? ', traffic blocked' : ''}`, true, true);
     case 'connected': {
       const names = tunnel.chain.map((h) => h.name ?? h.address).join(' → ');
       return view('connected', `Connected via ${names}`, true, true);

@@ -179,8 +179,10 @@ class App {
     let state = 'Disconnected';
     let detail = isDaemonOk ? 'Press the switch to connect' : 'Waiting for the daemon';
     if (isDaemonOk) {
-      if (t.state === 'connecting') [state, detail] = ['Connecting…', STAGES[t.stage] ?? t.stage];
-      else if (t.state === 'reconnecting') [state, detail] = ['Reconnecting…', `Attempt ${t.attempt}: ${STAGES[t.stage] ?? t.stage}`];
+      // `blocked`: the daemon holds traffic outside the tunnel until it is up (docs/client.md).
+      const held = (t.state === 'connecting' || t.state === 'reconnecting') && t.blocked ? ' · traffic blocked' : '';
+      if (t.state === 'connecting') [state, detail] = ['Connecting…', `${STAGES[t.stage] ?? t.stage}${held}`];
+      else if (t.state === 'reconnecting') [state, detail] = ['Reconnecting…', `Attempt ${t.attempt}: ${STAGES[t.stage] ?? t.stage}${held}`];
       else if (t.state === 'connected') [state, detail] = ['Connected', `since ${new Date(t.since).toLocaleTimeString()}`];
       else if (t.state === 'error') [state, detail] = ['Error', t.code];
     }

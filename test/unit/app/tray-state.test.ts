@@ -9,7 +9,8 @@ test('tray view per TunnelState', () => {
   const cases: [TunnelState, TrayIconKind, RegExp, boolean][] = [
     [{ state: 'disconnected' }, 'disconnected', /^Disconnected$/, false],
     [{ state: 'connecting', stage: 'connecting-egress' }, 'connecting', /Connecting: reaching egress/, true],
-    [{ state: 'reconnecting', attempt: 3, stage: 'resolving' }, 'connecting', /Reconnecting \(attempt 3\)/, true],
+    [{ state: 'reconnecting', attempt: 3, stage: 'resolving' }, 'connecting', /^Reconnecting \(attempt 3\): [^,]*$/, true],
+    [{ state: 'reconnecting', attempt: 3, stage: 'resolving', blocked: true }, 'connecting', /Reconnecting \(attempt 3\): .*, traffic blocked/, true],
     [
       { state: 'connected', chain: [{ role: 'ingress', name: 'in-1', address: 'a:1' }, { role: 'egress', address: 'b:2' }], addresses: [], routes: [], since: new Date().toISOString() },
       'connected',
