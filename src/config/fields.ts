@@ -70,6 +70,18 @@ export class Fields {
     return v;
   }
 
+  intList(key: string, def: number[], min: number, max: number): number[] {
+    const v = this.raw(key);
+    if (v === undefined) return [...def];
+    if (!Array.isArray(v)) this.fail(key, `expected a list of integers, got ${describe(v)}`);
+    v.forEach((x, i) => {
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < min || x > max) {
+        fail(this.source, `${this.at(key)}[${i}]`, `expected an integer in ${min}..${max}, got ${describe(x)}`);
+      }
+    });
+    return v as number[];
+  }
+
   strList(key: string, def: string[] = []): string[] {
     const v = this.raw(key);
     if (v === undefined) return def;

@@ -101,6 +101,7 @@ ipv4_pool = "${DEFAULT_IPV4_POOL}"
 ipv6_pool = "${DEFAULT_IPV6_POOL}"  # "off" on a host without IPv6 upstream
 allow_targets = []             # non-public destinations to allow anyway (CIDRs)
 deny_targets = []              # destinations always refused (CIDRs)
+deny_tcp_ports = [25]          # TCP ports refused through CONNECT-IP (25: no spam from this address)
 trusted_ingress = []           # source CIDRs of ingress relays trusted in two-hop mode
 
 [limits]                       # per client; 0 = unlimited

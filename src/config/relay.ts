@@ -63,6 +63,8 @@ export interface RelayConfig {
     allowTargets: string[];
     /** Destinations always refused (TargetPolicy deny list). */
     denyTargets: string[];
+    /** TCP destination ports refused through CONNECT-IP; default [25] (no spam from the relay's address). */
+    denyTcpPorts: number[];
     /** Source CIDRs of ingress relays trusted without client credentials (two-hop). */
     trustedIngress: string[];
     /** Privacy Pass redemption (docs/protocol/privacy.md); absent = `private_token = "off"`. */
@@ -249,6 +251,12 @@ function buildRelayConfig(loaded: Loaded, flags: RelayFlags): RelayConfig {
   return cfg;
 }
 
+/**
+ * SMTP: mail sent from a relay's address gets that address on block lists, for every client.
+ * Public VPN services refuse port 25 for that reason; an operator who wants it sets [].
+ */
+export const DEFAULT_DENY_TCP_PORTS = [25];
+
 /** `ipv4_pool`/`ipv6_pool` value that turns a family off. */
 export const POOL_OFF = 'off';
 
@@ -271,9 +279,10 @@ function readEgress(t: Fields, filePath: FilePath): RelayConfig['egress'] {
   t.checkEach('allow_targets', lists.allowTargets, (v) => checkNetworkPrefix(v));
   t.checkEach('deny_targets', lists.denyTargets, (v) => checkNetworkPrefix(v));
   t.checkEach('trusted_ingress', lists.trustedIngress, checkTrustedIngress);
+  const denyTcpPorts = t.intList('deny_tcp_ports', DEFAULT_DENY_TCP_PORTS, 1, 65535);
   const privateToken = readEgressPrivateToken(t, filePath, lists.trustedIngress);
   t.done();
-  return { ipv4Pool, ipv6Pool, ...lists, ...(privateToken ? { privateToken } : {}) };
+  return { ipv4Pool, ipv6Pool, ...lists, denyTcpPorts, ...(privateToken ? { privateToken } : {}) };
 }
 
 /**

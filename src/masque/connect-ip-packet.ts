@@ -14,7 +14,8 @@
  *   the receiving TUN (rp_filter), and RFC 9484 §7.2.1 notes ICMP may come from any address.
  */
 import {
-  IP_PROTO_ICMP, IP_PROTO_ICMPV6, IPV6_MIN_MTU, ipDst, ipProtocol, ipSrc, ipVersion, isIpv4DontFragment,
+  IP_PROTO_ICMP, IP_PROTO_ICMPV6, IP_PROTO_TCP, IPV6_MIN_MTU, ipDst, ipProtocol, ipSrc, ipUpperOffset, ipVersion,
+  ipv4FragmentOffset, isIpv4DontFragment,
 } from '../wire/ip.js';
 import {
   ICMPV4_CODE_ADMIN_PROHIBITED, ICMPV4_CODE_NET_UNREACHABLE, ICMPV4_TIME_EXCEEDED, ICMPV6_CODE_ADMIN_PROHIBITED,
@@ -153,6 +154,17 @@ export function buildNoRoute(orig: Uint8Array): Uint8Array | null {
   return ipVersion(orig) === 6
     ? buildIcmpv6DestinationUnreachable(orig, src, ICMPV6_CODE_NO_ROUTE)
     : buildIcmpv4DestinationUnreachable(orig, src, ICMPV4_CODE_NET_UNREACHABLE);
+}
+
+/**
+ * The TCP destination port of `pkt`: -1 when it is not TCP or a non-first fragment (no TCP
+ * header in it), -2 for a first fragment too short to hold the port (RFC 1858 §3.1).
+ */
+export function tcpDstPort(pkt: Uint8Array): number {
+  if (ipProtocol(pkt) !== IP_PROTO_TCP) return -1; // IPv6 non-first fragments report 44
+  if (ipVersion(pkt) === 4 && ipv4FragmentOffset(pkt) !== 0) return -1;
+  const off = ipUpperOffset(pkt);
+  return off >= 0 && off + 4 <= pkt.length ? (pkt[off + 2] << 8) | pkt[off + 3] : -2;
 }
 
 /** Reads one capsule header at `off` of a buffer we encoded ourselves. */

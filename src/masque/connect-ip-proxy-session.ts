@@ -22,7 +22,7 @@ import {
 } from './connect-ip-capsules.js';
 import {
   ANY_SCOPE, CONNECT_IP_MIN_MTU, buildProhibited, buildTimeExceeded, buildTooBig, hasProtocolOverlap, isInPrefixes, isInScope,
-  prefixToRange, splitCapsule, type IpScope,
+  prefixToRange, splitCapsule, tcpDstPort, type IpScope,
 } from './connect-ip-packet.js';
 import type { ConnectIpProxy } from './connect-ip-proxy.js';
 import { answerLinkEcho } from './link-echo.js';
@@ -150,8 +150,8 @@ export class IpProxySession implements H3StreamHandler {
       c.dropsByScope++;
       return this.answer(buildProhibited(pkt), 'prohibitedSent');
     }
-    const dst = ipDst(pkt);
-    if (!this.proxy.o.policy.check(v, dst).isAllowed) {
+    const { policy } = this.proxy.o;
+    if (!policy.check(v, ipDst(pkt)).isAllowed || policy.isTcpPortDenied(tcpDstPort(pkt))) {
       c.dropsByPolicy++;
       return this.answer(buildProhibited(pkt), 'prohibitedSent');
     }

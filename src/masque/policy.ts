@@ -100,6 +100,8 @@ export interface TargetPolicyOptions {
   allow?: readonly (string | IpPrefix)[];
   /** Prefixes always refused, even if public or allow-listed. */
   deny?: readonly (string | IpPrefix)[];
+  /** TCP destination ports always refused (CONNECT-IP), e.g. 25: a public relay must not relay spam. */
+  denyTcpPorts?: readonly number[];
 }
 
 const toPrefix = (p: string | IpPrefix): IpPrefix => (typeof p === 'string' ? ipPrefix(p) : p);
@@ -114,10 +116,20 @@ export class TargetPolicy {
   private readonly allowList: IpPrefix[] = [];
   private readonly denyList: IpPrefix[] = [];
   private readonly relayPools: IpPrefix[] = [];
+  private readonly tcpPortsDenied: ReadonlySet<number>;
 
   constructor(opts: TargetPolicyOptions = {}) {
     for (const p of opts.allow ?? []) this.allowTarget(p);
     for (const p of opts.deny ?? []) this.denyTarget(p);
+    this.tcpPortsDenied = new Set(opts.denyTcpPorts ?? []);
+  }
+
+  /**
+   * Whether a TCP segment to `port` is refused; -2 stands for a first fragment too short to
+   * carry the port (RFC 1858's tiny-fragment trick), refused whenever any port is.
+   */
+  isTcpPortDenied(port: number): boolean {
+    return this.tcpPortsDenied.size > 0 && (port === -2 || this.tcpPortsDenied.has(port));
   }
 
   /** Allows destinations inside `cidr` that their class would refuse. Throws on a bad prefix. */

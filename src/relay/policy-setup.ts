@@ -24,6 +24,10 @@ export class ReloadablePolicy extends TargetPolicy {
   override check(version: IpVersion, bytes: Uint8Array): PolicyDecision {
     return this.current.check(version, bytes);
   }
+
+  override isTcpPortDenied(port: number): boolean {
+    return this.current.isTcpPortDenied(port);
+  }
 }
 
 /** `host:port` / `[v6]:port` entries → canonical `host:port` keys (host without brackets). */
@@ -44,7 +48,7 @@ function canonical(host: string): string {
 }
 
 export function buildPolicy(cfg: RelayConfig): TargetPolicy {
-  const p = new TargetPolicy({ allow: cfg.egress.allowTargets, deny: cfg.egress.denyTargets });
+  const p = new TargetPolicy({ allow: cfg.egress.allowTargets, deny: cfg.egress.denyTargets, denyTcpPorts: cfg.egress.denyTcpPorts });
   if (cfg.role === 'ingress') {
     for (const hp of parseHostPortList(cfg.ingress.allowEgress)) {
       const host = hp.slice(0, hp.lastIndexOf(':'));

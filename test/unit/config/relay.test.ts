@@ -98,6 +98,9 @@ const BAD: [string, string, string, number][] = [
   ['listen = "127.0.0.1:1"\n[egress]\nipv6_pool = "10.0.0.0/8"\n', 'ERR_CONFIG_INVALID', 'egress.ipv6_pool', 3],
   ['listen = "127.0.0.1:1"\n[egress]\nipv4_pool = "off"\nipv6_pool = "off"\n', 'ERR_CONFIG_INVALID', 'egress.ipv6_pool', 4],
   ['listen = "127.0.0.1:1"\n[egress]\nipv6_pool = "none"\n', 'ERR_CONFIG_INVALID', 'egress.ipv6_pool', 3],
+  ['listen = "127.0.0.1:1"\n[egress]\ndeny_tcp_ports = [25, 70000]\n', 'ERR_CONFIG_INVALID', 'egress.deny_tcp_ports[1]', 3],
+  ['listen = "127.0.0.1:1"\n[egress]\ndeny_tcp_ports = ["25"]\n', 'ERR_CONFIG_INVALID', 'egress.deny_tcp_ports[0]', 3],
+  ['listen = "127.0.0.1:1"\n[egress]\ndeny_tcp_ports = 25\n', 'ERR_CONFIG_INVALID', 'egress.deny_tcp_ports', 3],
   ['listen = "127.0.0.1:1"\n[egress]\ntrusted_ingress = ["10.0.0.0/33"]\n', 'ERR_CONFIG_INVALID', 'egress.trusted_ingress[0]', 3],
   ['listen = "127.0.0.1:1"\n[egress]\nallow_targets = "10.0.0.0/8"\n', 'ERR_CONFIG_INVALID', 'egress.allow_targets', 3],
   // What the policy, the pools and routes would refuse at start is refused here, with its line.
@@ -135,6 +138,12 @@ test('a prefix with host bits set names the network it probably meant; a valid c
     (e: ConfigError) => e.code === 'ERR_CONFIG_INVALID' && e.message.includes('did you mean "2001:db8::/32"?'));
   const cfg = parseRelayConfig('listen = "127.0.0.1:1"\n[egress]\nallow_targets = ["10.0.0.0/8", "192.0.2.7"]\ndeny_targets = ["10.9.0.0/16"]\n');
   assert.doesNotThrow(() => buildPolicy(cfg));
+});
+
+test('deny_tcp_ports: [25] unless set; [] allows every port', () => {
+  assert.deepEqual(parseRelayConfig('listen = "127.0.0.1:1"\n').egress.denyTcpPorts, [25]);
+  assert.deepEqual(parseRelayConfig('listen = "127.0.0.1:1"\n[egress]\ndeny_tcp_ports = []\n').egress.denyTcpPorts, []);
+  assert.deepEqual(parseRelayConfig('listen = "127.0.0.1:1"\n[egress]\ndeny_tcp_ports = [25, 465, 587]\n').egress.denyTcpPorts, [25, 465, 587]);
 });
 
 test('ipv6_pool = "off" (or ipv4_pool): an egress without that family upstream', () => {

@@ -147,6 +147,45 @@ test('policy: destinations the TargetPolicy refuses are dropped with ICMP prohib
   assert.equal(h.network.sent.length, 0);
 });
 
+test('policy: TCP to a denied port (25) is dropped with ICMP prohibited, IPv4 and IPv6, tiny first fragments too; other ports pass', async () => {
+  const h = setup({ policy: new TargetPolicy({ allow: ['192.0.2.0/24', '2001:db8::/32'], denyTcpPorts: [25] }) });
+  const s = await h.pump(openConnectIp(h.cli, { template: IP_TEMPLATE, requestAddresses: ['v4', 'v6'] }));
+  await h.settle();
+  const [me4, me6] = [s.addresses[0].bytes, s.addresses[1].bytes];
+  const back: Uint8Array[] = [];
+  s.onPacket = (p) => back.push(p.slice());
+  const tcp4 = (dport: number) => {
+    const p = udp4(me4, ip4('192.0.2.9'), 40000, dport, new Uint8Array(12)); // ports where TCP has them
+    p[9] = 6;
+    setIpv4HeaderChecksum(p);
+    return p;
+  };
+  const tcp6 = (dport: number) => {
+    const p = new Uint8Array(60);
+    p.set([0x60, 0, 0, 0, 0, 20, 6, 64]);
+    p.set(me6, 8);
+    p.set(ip6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 9]), 24);
+    p.set([0x9c, 0x40, dport >> 8, dport & 0xff], 40);
+    return p;
+  };
+  // A first fragment (MF set) that ends 2 bytes into the TCP header: no port to judge by.
+  const tiny = new Uint8Array(22);
+  tiny.set([0x45, 0, 0, 22, 0, 1, 0x20, 0, 64, 6]);
+  tiny.set(me4, 12);
+  tiny.set(ip4('192.0.2.9'), 16);
+  tiny.set([0x9c, 0x40], 20);
+  setIpv4HeaderChecksum(tiny);
+  for (const p of [tcp4(25), tcp6(25), tiny, tcp4(443), tcp6(443), udp4(me4, ip4('192.0.2.9'), 40000, 25)]) {
+    h.cli.conn.sendDatagram(s.streamId, Uint8Array.of(0, ...p));
+  }
+  await h.settle();
+  assert.equal(h.ip.counters.dropsByPolicy, 3);
+  assert.equal(h.ip.counters.prohibitedSent, 3);
+  assert.deepEqual(back.map((p) => (p[0] >> 4 === 6 ? [6, p[40], p[41]] : [4, p[20], p[21]])), [[4, 3, 13], [6, 1, 1], [4, 3, 13]]);
+  // Port 443 both ways, and UDP to port 25 (the rule is about TCP), reached the network.
+  assert.equal(h.network.sent.length, 3);
+});
+
 test('oversized packet from the network → ICMPv6 Packet Too Big toward its sender (checksum, MTU field)', async () => {
   const h = setup({ capsuleMtu: 1300 });
   const s = await h.pump(openConnectIp(h.cli, { template: IP_TEMPLATE, requestAddresses: ['v6'], capsuleMtu: 1300 }));
