@@ -61,6 +61,13 @@ test('two hops: ping and TCP through ingress and egress; each relay sees only it
     assert.equal(p.received, 5, 'every ping answered through the tunnel');
     const mbps = await iperf(2);
     assert.ok(mbps > 5, `TCP through two hops: ${mbps} Mbit/s`);
+    // SMTP is refused at the egress (deny_tcp_ports = [25] by default) with ICMP "prohibited":
+    // EHOSTUNREACH at once, where a closed port would answer a RST (ECONNREFUSED).
+    const connect = (port: number) => tb.exec('client', process.execPath, ['-e',
+      `require('net').connect(${port}, ${JSON.stringify(tb.addr.server.v4)}).on('error', (e) => console.log(e.code)).on('connect', function () { console.log('connected'); this.destroy(); })`],
+    { timeoutMs: 10_000 }).then((r) => r.stdout.trim());
+    assert.equal(await connect(25), 'EHOSTUNREACH');
+    assert.equal(await connect(26), 'ECONNREFUSED', 'another closed port: the server itself answers');
     const ingressMetrics = await lab.metrics(lab.ingress!);
     const egressMetrics = await lab.metrics(lab.egress);
     assert.ok(metricValue(ingressMetrics, 'masque_relay_requests_total', { kind: 'connect-udp', status: '200' }) >= 1);
