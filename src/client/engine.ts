@@ -272,7 +272,8 @@ export class Engine implements TunnelBackend {
     const g = ++this.generation;
     this.setState({ state: 'reconnecting', attempt: 1, stage: 'resolving', blocked: this.isBlocked });
     void this.serial(async () => {
-      await this.block(this.lastPlans); // before the routes go
+      // Before the routes go. A kill switch that fails to be replaced here is still in place.
+      await this.block(this.lastPlans).catch((err: unknown) => this.deps.log.warn({ err }, 'cannot renew the kill switch'));
       await this.teardown();
       await this.attempt(g, this.opts, 1);
     });
