@@ -34,8 +34,9 @@ import {
 import { isAllZero, ipBitLen, type IpPrefix, type IpVersion } from './ip-prefix.js';
 import { MasqueSessionError, requestTunnel } from './connect-udp-client.js';
 import { MtuProbe, type MtuProbeResult } from './link-echo.js';
+import { LocalIcmp } from './local-icmp.js';
 import {
-  CONNECT_IP_HEADROOM, CONNECT_IP_MIN_MTU, buildNoRoute, buildTimeExceeded, buildTooBig, hasProtocolOverlap, isInPrefixes, isRouted, splitCapsule,
+  CONNECT_IP_HEADROOM, CONNECT_IP_MIN_MTU, hasProtocolOverlap, isInPrefixes, isRouted, splitCapsule,
 } from './connect-ip-packet.js';
 
 export interface ConnectIpOptions {
@@ -89,9 +90,6 @@ export interface ConnectIpStats {
   /** ICMP "no route" answers to packets of an IP version the proxy assigned us no address for. */
   noRouteSent: number;
 }
-
-/** RFC 4443 §2.4(f): locally generated "no route" errors are rate-limited, per session. */
-const NO_ROUTE_PER_SEC = 100;
 
 /** Opens a CONNECT-IP tunnel. Rejects with MasqueSessionError (or TemplateError for a bad template). */
 export async function openConnectIp(h3: ClientH3Driver, o: ConnectIpOptions): Promise<ConnectIpSession> {
@@ -147,8 +145,8 @@ export class ConnectIpSession implements H3StreamHandler {
   private readonly pendingRequestIds = new Set<number>();
   private cachedMtu = 0;
   private scratch = new Uint8Array(2048);
-  private noRouteWindowStart = 0;
-  private noRouteInWindow = 0;
+  /** ICMP errors to our own host for what admit() drops. */
+  private readonly icmp = new LocalIcmp(this.stats, (p) => this.onPacket?.(p));
 
   /** @internal use openConnectIp() */
   /** Fields of the proxy's 2xx response (e.g. the relay's `masque-noise` answer); [] before it. */
@@ -325,7 +323,7 @@ export class ConnectIpSession implements H3StreamHandler {
       st.dropsBySrc++; // RFC 9484 §11 / BCP 38: only assigned source addresses
       // No address of this version at all (a relay without IPv6): the host routes the family
       // into the tunnel so that it cannot leak outside, and learns here that it goes nowhere.
-      if (!this.addresses.some((a) => a.version === v)) this.answerNoRoute(pkt);
+      if (!this.addresses.some((a) => a.version === v)) this.icmp.noRoute(pkt);
       return false;
     }
     if (!isRouted(this.routes, pkt)) {
@@ -336,37 +334,15 @@ export class ConnectIpSession implements H3StreamHandler {
     if (pkt.length > this.cachedMtu) {
       // RFC 9484 §10.1: drop and send ICMP Packet Too Big to the sender (here: our host).
       st.drops++;
-      const icmp = buildTooBig(pkt, this.cachedMtu);
-      if (icmp) {
-        st.ptbSent++;
-        this.onPacket?.(icmp);
-      }
+      this.icmp.tooBig(pkt, this.cachedMtu);
       return false;
     }
     if (this.o.isTtlDecremented && !decrementTtl(pkt)) {
       st.drops++;
-      const icmp = buildTimeExceeded(pkt);
-      if (icmp) {
-        st.timeExceededSent++;
-        this.onPacket?.(icmp);
-      }
+      this.icmp.timeExceeded(pkt);
       return false;
     }
     return true;
-  }
-
-  private answerNoRoute(pkt: Uint8Array): void {
-    const now = performance.now();
-    if (now - this.noRouteWindowStart >= 1000) {
-      this.noRouteWindowStart = now;
-      this.noRouteInWindow = 0;
-    }
-    if (this.noRouteInWindow >= NO_ROUTE_PER_SEC) return;
-    const icmp = buildNoRoute(pkt);
-    if (!icmp) return;
-    this.noRouteInWindow++;
-    this.stats.noRouteSent++;
-    this.onPacket?.(icmp);
   }
 
   close(): void {
