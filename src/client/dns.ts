@@ -18,6 +18,12 @@ export interface DnsOptions {
 }
 
 export interface AppliedDns {
+  /**
+   * The symlink target the file had (null: a plain file, or no servers configured). A target
+   * under /run/systemd/resolve means systemd-resolved: programs that ask it directly
+   * (nss-resolve, D-Bus) keep using its servers, which the caller should say.
+   */
+  readonly replacedLink: string | null;
   restore(): Promise<void>;
 }
 
@@ -27,7 +33,7 @@ const BACKUP_LINK = '.masque-backup-link';
 /** Writes the resolver configuration; resolves to an undo handle. No servers: no change. */
 export async function applyDns(o: DnsOptions): Promise<AppliedDns> {
   const path = o.resolvConfPath ?? '/etc/resolv.conf';
-  if (o.servers.length === 0) return { restore: async () => undefined };
+  if (o.servers.length === 0) return { replacedLink: null, restore: async () => undefined };
   await restoreStaleDns(path);
   const before = await readFile(path, 'utf8').catch(() => null);
   const link = await lstat(path).then((st) => (st.isSymbolicLink() ? readlink(path) : null), () => null);
@@ -44,6 +50,7 @@ export async function applyDns(o: DnsOptions): Promise<AppliedDns> {
   });
   let isDone = false;
   return {
+    replacedLink: link,
     async restore() {
       if (isDone) return;
       isDone = true;

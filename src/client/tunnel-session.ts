@@ -64,6 +64,9 @@ export class TunnelSession {
     if (missing.length > 0) this.log.info({ families: missing }, 'the relay assigned no address for these families: their packets are answered "no route" inside the tunnel');
     this.tun.setMtu(mtu);
     this.dns = await applyDns({ servers: this.cfg.dns.servers, resolvConfPath: this.resolvConfPath });
+    if (this.dns.replacedLink?.includes('systemd/resolve')) {
+      this.log.warn({ link: this.dns.replacedLink }, 'resolv.conf belongs to systemd-resolved: programs that ask resolved directly still use its servers (docs/client.md, DNS)');
+    }
     this.pump.start();
     // The driver carrying CONNECT-IP (the inner one on two hops) ends each read pass by
     // flushing the packets it delivered, before it sends the ACKs for them.

@@ -22,6 +22,7 @@ test('a plain resolv.conf: replaced while up, the same bytes back after restore,
     const conf = path.join(d, 'resolv.conf');
     writeFileSync(conf, 'nameserver 192.0.2.53\nsearch lan\n');
     const applied = await applyDns({ servers: ['10.64.0.1', 'fd00::53'], resolvConfPath: conf });
+    assert.equal(applied.replacedLink, null);
     assert.match(readFileSync(conf, 'utf8'), /^nameserver 10\.64\.0\.1\nnameserver fd00::53\n/m);
     await applied.restore();
     assert.equal(readFileSync(conf, 'utf8'), 'nameserver 192.0.2.53\nsearch lan\n');
@@ -35,6 +36,7 @@ test('a symlinked resolv.conf (systemd-resolved): its target is never written, a
     writeFileSync(stub, 'nameserver 127.0.0.53\n');
     symlinkSync('stub-resolv.conf', conf);
     const applied = await applyDns({ servers: ['10.64.0.1'], resolvConfPath: conf });
+    assert.equal(applied.replacedLink, 'stub-resolv.conf', 'the caller learns what it replaced');
     assert.ok(!lstatSync(conf).isSymbolicLink(), 'our own file in place of the link while up');
     assert.match(readFileSync(conf, 'utf8'), /nameserver 10\.64\.0\.1/);
     assert.equal(readFileSync(stub, 'utf8'), 'nameserver 127.0.0.53\n', 'the service\'s file is untouched');
