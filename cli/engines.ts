@@ -27,6 +27,8 @@ export interface RelayHandle {
 /** The contract of src/client/engine.ts. */
 export interface EngineModule {
   createEngine(cfg: ClientConfig, deps: { log: Logger }): TunnelBackend;
+  /** Daemon start: undo what a crashed run left (DNS backup, a connect block). Optional for test engines. */
+  recoverAfterCrash?(cfg: ClientConfig, deps: { log: Logger }): Promise<void>;
 }
 
 export function loadRelayModule(): Promise<RelayModule> {

@@ -44,6 +44,7 @@ export function register(program: Command): void {
       const target: { server?: InstanceType<typeof ControlServer> } = {};
       const sink = lineSink((o) => target.server?.publish({ level: levelName(o.level), msg: String(o.msg ?? ''), mod: typeof o.mod === 'string' ? o.mod : undefined }));
       const log = createRootLogger({ level: cfg.logLevel, name: 'masque-daemon', extraStreams: [sink] });
+      await engineModule.recoverAfterCrash?.(cfg, { log: log.child({ mod: 'client' }) });
       const engine = engineModule.createEngine(cfg, { log: log.child({ mod: 'client' }) });
       const server = new ControlServer({ backend: engine, log: log.child({ mod: 'control' }), version: CLI_VERSION });
       target.server = server;

@@ -13,6 +13,7 @@
  * a restarted relay is noticed in ~1.5 s instead of the 30 s idle timeout.
  * connect/disconnect are serialised through one promise chain.
  */
+import { existsSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { LinuxTun } from '../tun/linux.js';
 import type { TunDevice } from '../tun/device.js';
@@ -27,7 +28,7 @@ import { isMasqueError } from '../core/errors.js';
 import { openChain, type ChainPlan } from './chain.js';
 import { planChains } from './plan.js';
 import { TunnelSession } from './tunnel-session.js';
-import { disableKillSwitch, enableKillSwitch, type KillSwitchOptions } from './kill-switch.js';
+import { disableKillSwitch, enableKillSwitch, isKillSwitchPresent, type KillSwitchOptions } from './kill-switch.js';
 import { probeRelays } from './probe.js';
 import { restoreStaleDns } from './dns.js';
 import { UdpPath } from '../quic/udp-path.js';
@@ -324,6 +325,20 @@ export class Engine implements TunnelBackend {
     this.session = undefined;
     await s?.stop();
   }
+}
+
+/**
+ * Daemon start: what a crashed run left behind. Its TUN died with it, so a TUN of this name
+ * means another client is running, and nothing is touched. Otherwise the DNS backup is
+ * restored, and a block is lifted unless `kill_switch` is on: a kill switch is meant to outlive
+ * a crash, the block while (re)connecting is not (this daemon starts disconnected).
+ */
+export async function recoverAfterCrash(cfg: ClientConfig, deps: Pick<EngineDeps, 'log' | 'resolvConfPath'>): Promise<void> {
+  if (existsSync(`/sys/class/net/${cfg.tun.name}`)) return;
+  await restoreStaleDns(deps.resolvConfPath).catch((err: unknown) => deps.log.warn({ err }, 'cannot restore the DNS backup'));
+  if (cfg.killSwitch || !(await isKillSwitchPresent())) return;
+  await disableKillSwitch();
+  deps.log.warn('lifted the traffic block a crashed run left (kill switch off)');
 }
 
 /** The daemon's factory (cli/engines.ts contract). */

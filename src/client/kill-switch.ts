@@ -79,6 +79,11 @@ export async function enableKillSwitch(o: KillSwitchOptions): Promise<void> {
   await nft(['-f', '-'], `add table inet ${KILL_SWITCH_TABLE}\ndelete table inet ${KILL_SWITCH_TABLE}\n${killSwitchRules(o)}`);
 }
 
+/** Whether the table is installed (by us, or by a run that crashed). */
+export async function isKillSwitchPresent(): Promise<boolean> {
+  return nft(['list', 'table', 'inet', KILL_SWITCH_TABLE]).then(() => true, () => false);
+}
+
 /** Removes the kill switch; no-op if absent. */
 export async function disableKillSwitch(): Promise<void> {
   await nft(['delete', 'table', 'inet', KILL_SWITCH_TABLE]).catch(() => undefined);

@@ -115,9 +115,11 @@ test('single hop: ping and TCP through the egress alone', async () => {
   }
 });
 
-test('the daemon: a failed connect lifts its block; a reconnect keeps what the user connected with (--single-hop stays one hop after the relay restarts)', async () => {
+test('the daemon: a crash\'s block is lifted at start; a failed connect lifts its block; a reconnect keeps what the user connected with (--single-hop stays one hop after the relay restarts)', async () => {
   // The daemon's own config says two hops; the connect request says one. A foreground
   // connect folds its flags into the config; the daemon has only the request to go by.
+  // First, what a daemon that crashed while connecting leaves: the block, and no TUN.
+  await tb.exec('client', 'nft', ['add', 'table', 'inet', 'masque_killswitch']);
   const sock = path.join(lab.dir, 'daemon.sock');
   const daemon = tb.spawn('client', process.execPath, [CLI, 'daemon', '--config', lab.clientConfig(), '--socket', sock], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
@@ -131,6 +133,8 @@ test('the daemon: a failed connect lifts its block; a reconnect keeps what the u
   try {
     const end0 = Date.now() + 10_000;
     while (!existsSync(sock) && Date.now() < end0) await new Promise((r) => setTimeout(r, 100));
+    assert.match(log, /lifted the traffic block a crashed run left/);
+    assert.doesNotMatch((await tb.exec('client', 'nft', ['list', 'tables'])).stdout, /masque_killswitch/);
     // A connect that fails (the ingress serves no CONNECT-IP, and without forwarding the egress
     // is out of reach) ends in `error`, and lifts the block it held while connecting.
     const failed = await cli(['connect', '--single-hop', '--relay', 'ingress']);
