@@ -133,11 +133,10 @@ export async function configureInterface(cfg: InterfaceConfig): Promise<AppliedC
   const keep = (cfg.fullTunnel?.keepReachable ?? []).map((a) => cidr(a, 'relay address'));
 
   // Snapshot what restore() must put back (one ip run: `addr show` has MTU and flags too).
-  const [link] = await ipJson<{ mtu: number; flags: string[]; addr_info?: { local: string; prefixlen: number }[] }[]>(
-    ipPath, ['addr', 'show', 'dev', dev]);
+  const [link] = await ipJson<(LinkAddrs & { mtu: number; flags: string[] })[]>(ipPath, ['addr', 'show', 'dev', dev]);
   if (!link) throw new TunError('ERR_TUN_CONFIG', `tun: no interface ${dev}`);
   const wasUp = link.flags.includes('UP');
-  const had = new Set((link.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+  const had = addressesOf(link);
 
   const apply: string[] = [];
   // Undo in three parts, run in reverse: routes and link state, then the addresses we own
@@ -206,8 +205,8 @@ export async function configureInterface(cfg: InterfaceConfig): Promise<AppliedC
     if (add.some((a) => a.isV6) && !reenableV6) reenableV6 = await enableIpv6(dev);
     const res = await runIp(ipPath, ['-force', '-batch', '-'], [...add.map((a) => addrAdd(a, dev)), ...del.map((a) => `addr del ${a} dev ${dev}`)].join('\n') + '\n');
     // Whatever ip managed, own what the device now has of ours.
-    const [now] = await ipJson<{ addr_info?: { local: string; prefixlen: number }[] }[]>(ipPath, ['addr', 'show', 'dev', dev]);
-    const present = new Set((now?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
+    const [now] = await ipJson<LinkAddrs[]>(ipPath, ['addr', 'show', 'dev', dev]);
+    const present = addressesOf(now);
     for (const a of [...owned, ...add.map((x) => x.prefix)]) {
       if (present.has(a)) owned.add(a);
       else owned.delete(a);
@@ -215,6 +214,16 @@ export async function configureInterface(cfg: InterfaceConfig): Promise<AppliedC
     if (res.code !== 0) throw new TunError('ERR_TUN_CONFIG', `tun: changing the addresses of ${dev} failed: ${res.stderr.trim()}`);
   };
   return { commands: apply, restore, setAddresses };
+}
+
+/** `ip -j addr show` of one device, the part we read. */
+interface LinkAddrs {
+  addr_info?: { local: string; prefixlen: number }[];
+}
+
+/** The device's addresses as `addr/len`, the form `cidr()` normalizes to. */
+function addressesOf(link: LinkAddrs | undefined): Set<string> {
+  return new Set((link?.addr_info ?? []).map((a) => `${a.local}/${a.prefixlen}`));
 }
 
 function addrAdd(a: { prefix: string; isV6: boolean }, dev: string): string {
