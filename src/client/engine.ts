@@ -297,15 +297,11 @@ export class Engine implements TunnelBackend {
    */
   private async block(plans: readonly ChainPlan[]): Promise<void> {
     if (plans.length === 0) return;
-    if (this.cfg.killSwitch) {
-      await enableKillSwitch(this.blockFor(plans));
+    const installed = enableKillSwitch(this.blockFor(plans)).then(() => {
       this.isBlocked = true;
-      return;
-    }
-    await enableKillSwitch(this.blockFor(plans)).then(
-      () => (this.isBlocked = true),
-      (err: unknown) => this.deps.log.warn({ err }, 'cannot block traffic until the tunnel is up'),
-    );
+    });
+    if (this.cfg.killSwitch) return installed;
+    await installed.catch((err: unknown) => this.deps.log.warn({ err }, 'cannot block traffic until the tunnel is up'));
   }
 
   private async unblock(): Promise<void> {
