@@ -35,15 +35,18 @@ function nft(args: string[], input?: string): Promise<void> {
   });
 }
 
+/** The nft address family of an IP literal or prefix. */
+function family(addr: string): 'ip' | 'ip6' {
+  return addr.includes(':') ? 'ip6' : 'ip';
+}
+
 /** The ruleset (exported for tests and docs). */
 export function killSwitchRules(o: KillSwitchOptions): string {
   if (o.onlyPrefixes) return splitRules(o.tunName, o.onlyPrefixes);
   const allow = o.endpoints.map((e) =>
-    e.host.includes(':')
-      ? `    ip6 daddr ${e.host} udp dport ${e.port} accept\n    ip6 saddr ${e.host} udp sport ${e.port} accept`
-      : `    ip daddr ${e.host} udp dport ${e.port} accept\n    ip saddr ${e.host} udp sport ${e.port} accept`);
+    `    ${family(e.host)} daddr ${e.host} udp dport ${e.port} accept\n    ${family(e.host)} saddr ${e.host} udp sport ${e.port} accept`);
   const excluded = (dir: 'o' | 'i') => (o.allowPrefixes ?? []).map((p) =>
-    `    ${p.includes(':') ? 'ip6' : 'ip'} ${dir === 'o' ? 'daddr' : 'saddr'} ${p} accept`);
+    `    ${family(p)} ${dir === 'o' ? 'daddr' : 'saddr'} ${p} accept`);
   const chain = (hook: string, dir: 'o' | 'i') => [
     `  chain ${hook} {`,
     `    type filter hook ${hook} priority filter; policy drop;`,
@@ -64,7 +67,7 @@ export function killSwitchRules(o: KillSwitchOptions): string {
 
 /** A split tunnel's block: the included prefixes leave through the TUN or not at all. */
 function splitRules(tunName: string, prefixes: readonly string[]): string {
-  const drops = prefixes.map((p) => `    oifname != "${tunName}" ${p.includes(':') ? 'ip6' : 'ip'} daddr ${p} drop`);
+  const drops = prefixes.map((p) => `    oifname != "${tunName}" ${family(p)} daddr ${p} drop`);
   const chain = ['  chain output {', '    type filter hook output priority filter; policy accept;', ...drops, '  }'].join('\n');
   return `table inet ${KILL_SWITCH_TABLE} {\n${chain}\n}\n`;
 }

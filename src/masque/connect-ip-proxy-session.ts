@@ -290,7 +290,7 @@ export class IpProxySession implements H3StreamHandler {
   /** One address per IP version per session; null = refuse. */
   private allocate(v: IpVersion, requested: IpPrefix | null): IpPrefix | null {
     if (this.assigned.some((a) => a.prefix.version === v)) return null;
-    const pool = v === 4 ? this.proxy.o.pool4 : this.proxy.o.pool6;
+    const pool = this.proxy.poolFor(v);
     if (!pool) return null; // this family is off at this proxy
     const p = pool.allocate(requested);
     if (p) this.proxy.register(p, this);
@@ -354,7 +354,7 @@ export class IpProxySession implements H3StreamHandler {
     this.early = null;
     for (const a of this.assigned) {
       this.proxy.unregister(a.prefix);
-      (a.prefix.version === 4 ? this.proxy.o.pool4 : this.proxy.o.pool6)?.release(a.prefix);
+      this.proxy.poolFor(a.prefix.version)?.release(a.prefix);
     }
     this.assigned.length = 0;
     this.proxy.forget(this);

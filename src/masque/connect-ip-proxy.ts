@@ -122,7 +122,7 @@ export class ConnectIpProxy {
   /** Throws MasqueError ERR_MASQUE_CONFIG when `routes` break the §4.7.3 rules. */
   constructor(o: ConnectIpProxyOptions) {
     this.o = {
-      mtu: 1500, routes: fullTunnelRoutes().filter((r) => (r.version === 4 ? o.pool4 : o.pool6)), proxyName: 'masque-relay', isAssignedOnOpen: false, capsuleMtu: 1500,
+      mtu: 1500, routes: fullTunnelRoutes().filter((r) => (r.version === 4 ? o.pool4 : o.pool6) !== null), proxyName: 'masque-relay', isAssignedOnOpen: false, capsuleMtu: 1500,
       maxSessions: 65536, resolve: defaultResolve, limiterFor: () => null, ...o,
     };
     try {
@@ -181,28 +181,32 @@ export class ConnectIpProxy {
 
   private lookup(pkt: Uint8Array): IpProxySession | undefined {
     const dst = ipDst(pkt);
-    const { pool4, pool6 } = this.o;
-    if (ipVersion(pkt) === 4) return pool4 ? this.by4.get(key4(dst, pool4.allocPrefixLen)) : undefined;
-    return pool6 ? this.by6.get(key6(dst, pool6.allocPrefixLen)) : undefined;
+    const v = ipVersion(pkt) as IpVersion;
+    const pool = this.poolFor(v);
+    if (!pool) return undefined;
+    return v === 4 ? this.by4.get(key4(dst, pool.allocPrefixLen)) : this.by6.get(key6(dst, pool.allocPrefixLen));
   }
 
   // ---- @internal, for IpProxySession ----
 
+  /** @internal The client pool of one IP version; null when that family is off. */
+  poolFor(v: IpVersion): AddressPool | null {
+    return v === 4 ? this.o.pool4 : this.o.pool6;
+  }
+
   /** @internal */
   register(p: IpPrefix, s: IpProxySession): void {
-    if (p.version === 4) this.by4.set(key4(p.bytes, this.poolOf(4).allocPrefixLen), s);
-    else this.by6.set(key6(p.bytes, this.poolOf(6).allocPrefixLen), s);
+    // The pool exists: the prefix was allocated from it.
+    const len = this.poolFor(p.version)!.allocPrefixLen;
+    if (p.version === 4) this.by4.set(key4(p.bytes, len), s);
+    else this.by6.set(key6(p.bytes, len), s);
   }
 
   /** @internal */
   unregister(p: IpPrefix): void {
-    if (p.version === 4) this.by4.delete(key4(p.bytes, this.poolOf(4).allocPrefixLen));
-    else this.by6.delete(key6(p.bytes, this.poolOf(6).allocPrefixLen));
-  }
-
-  /** The pool a registered prefix came from (it exists: the prefix was allocated from it). */
-  private poolOf(v: IpVersion): AddressPool {
-    return (v === 4 ? this.o.pool4 : this.o.pool6)!;
+    const len = this.poolFor(p.version)!.allocPrefixLen;
+    if (p.version === 4) this.by4.delete(key4(p.bytes, len));
+    else this.by6.delete(key6(p.bytes, len));
   }
 
   /** @internal */
