@@ -10,7 +10,7 @@
  * yields a 'closed' event; a stream error resets that stream (STOP_SENDING + RESET_STREAM)
  * and yields a 'reset' event with `isLocal: true`. Not safe for use from several connections.
  */
-import type { QuicConnHandle } from '../quic/app.js';
+import type { QuicConnHandle, RawPacketPort } from '../quic/app.js';
 import { MasqueError, isMasqueError } from '../core/errors.js';
 import { Writer } from '../wire/writer.js';
 import { readVarintAt, varintLen, varintLenFromFirstByte, writeVarint } from '../wire/varint.js';
@@ -32,7 +32,7 @@ import { CAPSULE_DATAGRAM } from './capsule.js';
 
 /** The transport calls H3Conn makes (a subset of QuicConnHandle). */
 export type H3Transport = Pick<QuicConnHandle,
-  'streamSend' | 'streamShutdown' | 'dgramSend' | 'dgramMaxWritableLen' | 'close' | 'peerStreamsLeftBidi'>;
+  'streamSend' | 'streamShutdown' | 'dgramSend' | 'dgramMaxWritableLen' | 'close' | 'peerStreamsLeftBidi' | 'raw'>;
 
 export interface H3ConnOptions {
   isServer: boolean;
@@ -113,6 +113,11 @@ export class H3Conn implements RequestContext, ControlHandler {
       maxFieldSectionSize: this.localSettings.maxFieldSectionSize,
     });
     this.encoder = new QpackEncoder();
+  }
+
+  /** Packets beside this connection on its socket (QUIC-aware forwarding), when it has one. */
+  get raw(): RawPacketPort | undefined {
+    return this.t.raw;
   }
 
   /** Whether we enabled extended CONNECT (RFC 9220 §3; servers only). */

@@ -15,6 +15,7 @@
 import type { FieldLine } from './qpack/types.js';
 import type { RequestHead, ResponseHead } from './message.js';
 import type { H3Conn } from './conn.js';
+import type { RawPacketPort } from '../quic/app.js';
 import { H3_REQUEST_CANCELLED } from './errors.js';
 
 /** What the application implements to receive on a stream. Every method is optional. */
@@ -69,6 +70,11 @@ export class H3Stream {
     this.owner = owner;
     this.id = id;
     this.request = request;
+  }
+
+  /** Packets beside the stream's connection on its socket (QUIC-aware forwarding), when it has one. */
+  get raw(): RawPacketPort | undefined {
+    return this.owner.conn.raw;
   }
 
   /** Server: sends the response head (1xx interim or final). Throws H3Error for invalid fields. */

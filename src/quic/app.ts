@@ -95,6 +95,33 @@ export interface QuicConnHandle {
   stats(): ConnStats;
   /** DER certificates the peer presented (leaf first), or null. */
   peerCertChain(): Uint8Array[] | null;
+  /** The connection's own first CID and the peer's CID it sends to now (QUIC-aware proxying). */
+  sourceCid?(): Uint8Array;
+  destinationCid?(): Uint8Array;
+  /** Packets beside this connection on its socket (forwarded mode); absent over a non-socket path. */
+  readonly raw?: RawPacketPort;
+}
+
+/**
+ * Forwarded-mode packets (draft-ietf-masque-quic-proxy-07 §6) travel on the same 4-tuple as
+ * one connection but are not part of it: the endpoint that owns the socket routes them by
+ * DCID to a handler and sends them to the connection's current peer address.
+ */
+export interface RawPacketPort {
+  /** Length of the DCIDs the endpoint routes on; a VCID must have exactly this length. */
+  readonly cidLen: number;
+  /** The connection's peer address now (it follows a migration). */
+  readonly peer: HostPort;
+  /** Queues `pkt` (copied) to the connection's peer; it leaves with this turn's flush. */
+  send(pkt: Uint8Array): void;
+  /** Pushes queued packets to the socket now (after a burst). */
+  flush(): void;
+  /**
+   * Routes short-header packets whose DCID is `cid` to `handler` (with their sender) instead
+   * of dropping them. False when `cid` is taken (a connection's or another route's).
+   */
+  addRoute(cid: Uint8Array, handler: (pkt: Uint8Array, from: HostPort) => void): boolean;
+  removeRoute(cid: Uint8Array): void;
 }
 
 /** The application protocol above one connection (HTTP/3, the echo example, …). */

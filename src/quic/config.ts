@@ -42,6 +42,12 @@ export interface QuicConfigOptions {
   /** Send an ack-eliciting packet after this much silence, ms (keep NAT bindings and idle timers alive). */
   keepAliveMs?: number;
   /**
+   * Source CIDs offered to the peer beyond the first (RFC 9000 §5.1.1), for its migrations.
+   * Default 3. 0 for a connection inside a tunnel, whose path never changes: a forwarding
+   * proxy must learn every client CID before the peer may use it (draft-ietf-masque-quic-proxy-07 §5.9.2).
+   */
+  spareCids?: number;
+  /**
    * Hold an ACK that would go out alone for up to this long, ms, so that it rides on the
    * reply (a tunneled ping's answer comes back within a fraction of a millisecond). RFC 9000
    * §13.2.1 allows up to max_ack_delay (quiche: 25 ms); §13.2.2: a second packet, an app
@@ -82,6 +88,7 @@ export interface QuicConfig {
   readonly alpn: string[];
   readonly pinSha256?: string[];
   readonly keepAliveMs: number;
+  readonly spareCids?: number;
   readonly ackDelayMs: number;
   readonly maxUdpPayloadBytes: number;
   readonly keylogPath?: string;
@@ -150,6 +157,7 @@ export function createQuicConfig(o: QuicConfigOptions): QuicConfig {
     alpn: o.alpn,
     pinSha256: o.pinSha256?.map((p) => p.toLowerCase().replace(/:/g, '')),
     keepAliveMs: o.keepAliveMs ?? 0,
+    spareCids: o.spareCids,
     ackDelayMs: o.ackDelayMs ?? envAckDelayMs(),
     maxUdpPayloadBytes: maxUdp,
     keylogPath: o.keylogPath,

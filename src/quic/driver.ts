@@ -7,7 +7,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { NativeConnection } from './native.js';
 import { native, toQuicError } from './native.js';
-import type { CloseInfo, ConnStats, QuicApp, QuicConnHandle } from './app.js';
+import type { CloseInfo, ConnStats, QuicApp, QuicConnHandle, RawPacketPort } from './app.js';
 import type { HostPort } from './path.js';
 import type { QuicConfig } from './config.js';
 import type { TimerHeap, TimerOwner } from './timer-heap.js';
@@ -24,6 +24,8 @@ export interface DriverHost {
   markDirty(d: ConnDriver): void;
   registerCid(key: string, d: ConnDriver): void;
   unregisterCid(key: string): void;
+  /** Forwarded-mode packets beside `d` (absent when the path is not a socket of ours). */
+  rawPortFor?(d: ConnDriver): RawPacketPort;
   driverClosed(d: ConnDriver): void;
   flushNow(): void;
 }
@@ -75,6 +77,9 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
    */
   private holdFrom = Infinity;
   private readonly cidKeys = new Set<string>();
+  private readonly firstScid: Uint8Array;
+  /** See QuicConnHandle.raw; created on first use. */
+  private rawPort?: RawPacketPort;
   private readonly counters = { dgramsDroppedSendQueueFull: 0, dgramsRecv: 0, dgramsSent: 0 };
 
   constructor(
@@ -89,6 +94,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
     this.peer = peer;
     this.isServer = config.isServer;
     this.traceId = Buffer.from(firstScid.subarray(0, 8)).toString('hex');
+    this.firstScid = Uint8Array.from(firstScid);
     this.addCid(firstScid);
     if (config.keylogPath) native('quic: setKeylog', () => conn.setKeylog(config.keylogPath!));
   }
@@ -229,7 +235,7 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
       this.cidKeys.delete(k);
       this.host.unregisterCid(k);
     }
-    while (this.cidKeys.size < SPARE_CIDS + 1 && c.sourceCidsLeft() > 0) {
+    while (this.cidKeys.size < (this.config.spareCids ?? SPARE_CIDS) + 1 && c.sourceCidsLeft() > 0) {
       const cid = newCid();
       try {
         c.newSourceCid(cid, resetTokenFor(this.host.resetKey, cid), false);
@@ -448,6 +454,20 @@ export class ConnDriver implements QuicConnHandle, TimerOwner {
 
   peerCertChain(): Uint8Array[] | null {
     return this.conn.peerCertChain();
+  }
+
+  sourceCid(): Uint8Array {
+    return this.firstScid;
+  }
+
+  destinationCid(): Uint8Array {
+    this.check();
+    return Uint8Array.from(this.conn.destinationId());
+  }
+
+  get raw(): RawPacketPort | undefined {
+    if (!this.rawPort && this.host.rawPortFor) this.rawPort = this.host.rawPortFor(this);
+    return this.rawPort;
   }
 
   /** TLS session for resumption (client), after the handshake; null if none yet. */

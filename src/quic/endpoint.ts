@@ -9,11 +9,12 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import { quiche, native } from './native.js';
-import type { QuicApp, QuicConnHandle } from './app.js';
+import type { QuicApp, QuicConnHandle, RawPacketPort } from './app.js';
 import { initialResetToken, type QuicConfig } from './config.js';
 import type { HostPort, PacketPath } from './path.js';
 import { ConnDriver, type DriverHost } from './driver.js';
 import { TimerHeap } from './timer-heap.js';
+import { RawPorts } from './raw-ports.js';
 import { CID_LEN, cidKey, dcidKeyOf, isLongHeader, newCid, resetTokenFor } from './cid.js';
 import { checkRetryToken, mintRetryToken } from './retry-token.js';
 import { QuicError } from './errors.js';
@@ -73,6 +74,12 @@ export class QuicEndpoint implements DriverHost {
     invalidToken: 0, versionNegotiation: 0, retriesSent: 0, accepted: 0, statelessResets: 0,
   };
   private readonly routes = new Map<string, ConnDriver>();
+  /** Forwarded-mode routes (RawPacketPort.addRoute), checked after the connections'. */
+  private readonly raw = new RawPorts({
+    path: () => this.path,
+    isClosing: () => this.isClosing,
+    isConnCid: (k) => this.routes.has(k),
+  });
   private readonly drivers = new Set<ConnDriver>();
   private dirty: ConnDriver[] = [];
   private isFlushScheduled = false;
@@ -133,8 +140,18 @@ export class QuicEndpoint implements DriverHost {
       return;
     }
     const d = this.routes.get(key);
-    if (d) d.recv(pkt, from);
+    if (d) {
+      d.recv(pkt, from);
+      return;
+    }
+    const f = isLongHeader(pkt) ? undefined : this.raw.handlerFor(key);
+    if (f) f(pkt, from);
     else this.onUnknown(pkt, from);
+  }
+
+  /** Forwarded-mode packets beside `d` on our socket (raw-ports.ts). */
+  rawPortFor(d: ConnDriver): RawPacketPort {
+    return this.raw.portFor(d);
   }
 
   /** A packet for no known connection: maybe a new one (server), else dropped. */
@@ -381,6 +398,7 @@ export class QuicEndpoint implements DriverHost {
       this.timers.stop();
       this.drivers.clear();
       this.routes.clear();
+      this.raw.clear();
       this.path.close();
     }
   }
