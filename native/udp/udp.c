@@ -2,7 +2,8 @@
  * masque-relay UDP batch addon (Linux): send many datagrams with one sendmmsg(2) call,
  * optionally coalescing runs of equal-size datagrams to one destination with UDP GSO
  * (UDP_SEGMENT); receive with recvmmsg(2) in recv.c; a movable libuv timer in timer.c for the
- * QUIC endpoint. Plain node_api.h, no node-addon-api;
+ * QUIC endpoint; the scramble transform of QUIC-aware forwarding in scramble.c. Plain
+ * node_api.h, no node-addon-api;
  * same style as native/tun.
  *
  * Why: Node 20's dgram has no sendmmsg, and each `socket.send()` costs a napi crossing, a
@@ -236,6 +237,7 @@ static napi_value js_sockaddr(napi_env env, napi_callback_info info) {
 
 napi_status udp_recv_register(napi_env env, napi_value exports);  /* recv.c */
 napi_status udp_timer_register(napi_env env, napi_value exports); /* timer.c */
+napi_status udp_scramble_register(napi_env env, napi_value exports); /* scramble.c */
 
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
@@ -246,5 +248,6 @@ NAPI_MODULE_INIT() {
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   if (udp_recv_register(env, exports) != napi_ok) return NULL;
   if (udp_timer_register(env, exports) != napi_ok) return NULL;
+  if (udp_scramble_register(env, exports) != napi_ok) return NULL;
   return exports;
 }

@@ -29,7 +29,14 @@ export interface UdpBatchAddon {
   timerStop(t: NativeTimer): void;
   /** Idempotent; start and stop on a closed timer are no-ops. */
   timerClose(t: NativeTimer): void;
+  /** The scramble transform of QUIC-aware forwarding (native/udp/scramble.c); absent in older builds. */
+  scrambleKey?(key: Uint8Array): NativeScramble;
+  /** In place; false when pkt has fewer than 16 bytes after its cidLen-byte DCID. */
+  scramble?(ctx: NativeScramble, pkt: Uint8Array, cidLen: number, decode: boolean): boolean;
 }
+
+/** An opaque handle from UdpBatchAddon.scrambleKey (two AES keys' contexts). */
+export type NativeScramble = { readonly __brand: 'NativeScramble' };
 
 /** An opaque handle from UdpBatchAddon.timerCreate. */
 export type NativeTimer = { readonly __brand: 'NativeTimer' };
