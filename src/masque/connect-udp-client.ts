@@ -25,6 +25,10 @@ import {
 import type { HostPort, PacketPath } from '../quic/path.js';
 import { expandTemplatePath, parseUriTemplate, type TemplateKind, type TemplateVars } from './template.js';
 import { parseIpAddress, formatIpAddress } from './ip-prefix.js';
+import { CapsuleError } from './errors.js';
+import { cidCapsuleErrorH3Code } from './quic-forwarding/capsules.js';
+import { ClientForwarding } from './quic-forwarding/client-side.js';
+import { acceptForwarding, offerForwarding } from './quic-forwarding/negotiate.js';
 
 /**
  * A tunnel could not be opened or died. `httpStatus` is the proxy's non-2xx status (null when
@@ -184,6 +188,11 @@ export interface ConnectUdpOptions {
   /** Nominal local address reported to the QUIC core (never bound). Default 127.0.0.1:1. */
   local?: HostPort;
   timeoutMs?: number;
+  /**
+   * Offer forwarded mode (draft-ietf-masque-quic-proxy-07 §3) with the scramble transform, for
+   * a tunnel that will carry one QUIC connection. Default false.
+   */
+  quicForwarding?: boolean;
 }
 
 /** Opens a CONNECT-UDP tunnel. Resolves after a 2xx; rejects with MasqueSessionError. */
@@ -191,11 +200,24 @@ export async function openConnectUdp(h3: ClientH3Driver, o: ConnectUdpOptions): 
   const session = new ConnectUdpSession(h3, o);
   // RFC 9298 §2: an IPv6 literal is sent bare and percent-encoded by the expansion.
   const host = o.targetHost.startsWith('[') && o.targetHost.endsWith(']') ? o.targetHost.slice(1, -1) : o.targetHost;
+  const offer = o.quicForwarding && h3.quic?.raw ? offerForwarding() : null;
   const stream = await requestTunnel(h3, {
     protocol: 'connect-udp', kind: 'udp', template: o.template,
-    vars: { target_host: host, target_port: o.targetPort }, headers: o.headers, timeoutMs: o.timeoutMs,
+    vars: { target_host: host, target_port: o.targetPort },
+    headers: offer ? [...(o.headers ?? []), offer.field] : o.headers, timeoutMs: o.timeoutMs,
   }, session);
   session.attach(stream);
+  if (offer) {
+    try {
+      session.fwd = acceptForwarding(offer, stream.response?.fields ?? [], h3.quic!.raw!, {
+        sendCapsule: (type, value) => stream.writeCapsule(type, value),
+        deliver: (pkt) => session.deliver(pkt),
+      });
+    } catch (e) {
+      session.close();
+      throw e;
+    }
+  }
   return session;
 }
 
@@ -216,6 +238,8 @@ export class ConnectUdpSession implements PacketPath, H3StreamHandler {
   private isClosed = false;
   private resolveClosed!: () => void;
   private scratch = new Uint8Array(2048);
+  /** @internal Forwarded mode, when the proxy accepted it (set by openConnectUdp). */
+  fwd: ClientForwarding | null = null;
 
   /** @internal use openConnectUdp() */
   constructor(private readonly h3: ClientH3Driver, o: ConnectUdpOptions) {
@@ -258,6 +282,11 @@ export class ConnectUdpSession implements PacketPath, H3StreamHandler {
       this.stats.drops++; // RFC 9298 §5: MUST NOT send more than 65527 bytes with context 0
       return;
     }
+    if (this.fwd?.send(pkt)) {
+      this.stats.txPackets++;
+      this.stats.txBytes += pkt.length;
+      return;
+    }
     const q = this.h3.quic;
     let isSent: boolean;
     if (this.h3.isDatagramEnabled && q !== null) {
@@ -291,7 +320,34 @@ export class ConnectUdpSession implements PacketPath, H3StreamHandler {
    * iteration later (a tunneled packet's latency, docs/benchmarks.md).
    */
   flush(): void {
+    this.fwd?.flush();
     this.h3.quic?.flushNow?.();
+  }
+
+  /**
+   * Registers the inner connection's CIDs with the proxy (no-op without forwarded mode); its
+   * short-header packets are forwarded once the proxy acknowledges them.
+   */
+  startForwarding(clientCid: Uint8Array, targetCid: Uint8Array): void {
+    this.fwd?.start(clientCid, targetCid);
+  }
+
+  /** After the outer connection migrated: new VCIDs, so none is seen on two paths. */
+  renewForwarding(): void {
+    this.fwd?.renew();
+  }
+
+  /** Whether the proxy accepted forwarded mode for this tunnel. */
+  get isForwarding(): boolean {
+    return this.fwd !== null;
+  }
+
+  /** @internal A packet that arrived forwarded (ClientForwarding), as if tunnelled. */
+  deliver(pkt: Uint8Array): void {
+    if (this.isClosed) return;
+    this.stats.rxPackets++;
+    this.stats.rxBytes += pkt.length;
+    this.handler?.(pkt, this.remote);
   }
 
   close(): void {
@@ -320,8 +376,15 @@ export class ConnectUdpSession implements PacketPath, H3StreamHandler {
     this.handler?.(cp.payload, this.remote);
   }
 
-  onCapsule(): void {
+  onCapsule(s: H3Stream, type: number, value: Uint8Array): void {
     // RFC 9297 §3.2: unknown capsule types are skipped silently.
+    if (this.fwd === null || this.isClosed) return;
+    try {
+      this.fwd.onCapsule(type, value);
+    } catch (e) {
+      this.finish();
+      s.reset(e instanceof CapsuleError ? cidCapsuleErrorH3Code(e) : H3_MESSAGE_ERROR);
+    }
   }
 
   onData(): void {
@@ -343,6 +406,7 @@ export class ConnectUdpSession implements PacketPath, H3StreamHandler {
     if (this.isClosed) return;
     this.isClosed = true;
     this.handler = null;
+    this.fwd?.close();
     this.resolveClosed();
   }
 }

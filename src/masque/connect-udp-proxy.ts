@@ -30,6 +30,10 @@ import { ProxyRequestError } from './errors.js';
 import { policyDenial, type TargetPolicy } from './policy.js';
 import { parseIpAddress } from './ip-prefix.js';
 import { TargetSocket, TargetSockets } from './udp-target-socket.js';
+import { CapsuleError } from './errors.js';
+import { cidCapsuleErrorH3Code } from './quic-forwarding/capsules.js';
+import { ProxyForwarding } from './quic-forwarding/proxy-side.js';
+import { answerForwarding } from './quic-forwarding/negotiate.js';
 
 export interface ConnectUdpProxyOptions {
   policy: TargetPolicy;
@@ -47,6 +51,8 @@ export interface ConnectUdpProxyOptions {
   maxSessions?: number;
   /** Per-client rate limiter for a session's principal (null/absent: unlimited). */
   limiterFor?: (principal: unknown) => RateLimiter | null;
+  /** Accept forwarded mode (draft-ietf-masque-quic-proxy-07) when a client offers it. Default true. */
+  quicForwarding?: boolean;
 }
 
 export interface ConnectUdpProxyCounters {
@@ -70,6 +76,10 @@ export interface ConnectUdpProxyCounters {
   dropsToClient: number;
   /** Over the client's configured bandwidth or packet rate (either direction). */
   dropsRateLimited: number;
+  /** Forwarded mode: packets client → target and target → client (also in tx/rx), and drops. */
+  fwdUp: number;
+  fwdDown: number;
+  fwdDrops: number;
 }
 
 const DEFAULT_IDLE_MS = 120_000;
@@ -83,6 +93,7 @@ export class ConnectUdpProxy {
   readonly counters: ConnectUdpProxyCounters = {
     accepted: 0, refused: 0, closedIdle: 0, closedError: 0, txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0,
     dropsUnknownContext: 0, dropsMalformed: 0, dropsTooLarge: 0, dropsNotReady: 0, dropsToClient: 0, dropsRateLimited: 0,
+    fwdUp: 0, fwdDown: 0, fwdDrops: 0,
   };
   /** @internal */
   readonly o: Required<Omit<ConnectUdpProxyOptions, 'isTargetAllowed'>> & Pick<ConnectUdpProxyOptions, 'isTargetAllowed'>;
@@ -100,6 +111,7 @@ export class ConnectUdpProxy {
       maxTargetPayloadBytes: o.maxTargetPayloadBytes ?? { v4: 1472, v6: 1452 },
       maxSessions: o.maxSessions ?? 65536,
       limiterFor: o.limiterFor ?? (() => null),
+      quicForwarding: o.quicForwarding ?? true,
     };
   }
 
@@ -128,6 +140,21 @@ export class ConnectUdpProxy {
     this.sockets.flush();
   }
 
+  /**
+   * Flushes at the end of the current callback: forwarded packets arrive outside any H3 read
+   * pass (straight from the socket), so a receive batch of them leaves in one sendmmsg.
+   */
+  scheduleFlush(): void {
+    if (this.isFlushQueued) return;
+    this.isFlushQueued = true;
+    queueMicrotask(() => {
+      this.isFlushQueued = false;
+      this.sockets.flush();
+    });
+  }
+
+  private isFlushQueued = false;
+
   /** Closes every session (FIN on each stream, sockets closed). */
   closeAll(): void {
     for (const s of [...this.sessions]) s.close('closedIdle', true);
@@ -154,6 +181,7 @@ class UdpProxySession implements H3StreamHandler {
   private timer: NodeJS.Timeout | null = null;
   private maxOut = 0;
   private scratch = new Uint8Array(2048);
+  private fwd: ProxyForwarding | null = null;
 
   constructor(
     private readonly proxy: ConnectUdpProxy,
@@ -198,8 +226,38 @@ class UdpProxySession implements H3StreamHandler {
     if (this.isDone) return this.closeSocket();
     this.isReady = true;
     this.proxy.counters.accepted++;
-    this.stream.respond([[':status', '200'], ['capsule-protocol', '?1'], ...extra]);
+    this.stream.respond([[':status', '200'], ['capsule-protocol', '?1'], ...this.forwardingField(), ...extra]);
     this.armIdle();
+  }
+
+  /** Forwarded mode for this session when the client offered it and our socket allows it. */
+  private forwardingField(): FieldLine[] {
+    const port = this.stream.raw;
+    const a = answerForwarding(this.stream.request.fields, this.proxy.o.quicForwarding && port !== undefined);
+    if (a === null) return [];
+    if (a.keys !== null && port !== undefined) {
+      this.fwd = new ProxyForwarding(port, a.keys.ours, a.keys.peer, {
+        sendCapsule: (type, value) => this.stream.writeCapsule(type, value),
+        toTarget: (pkt) => this.forwardUp(pkt),
+      }, this.proxy.counters);
+    }
+    return [a.field];
+  }
+
+  /** Client → target in forwarded mode: the checks of onDatagram, then the socket. */
+  private forwardUp(pkt: Uint8Array): boolean {
+    const c = this.proxy.counters;
+    if (this.isDone || this.sock === null || pkt.length > this.maxOut) return false;
+    if (this.limiter && !this.limiter.allow('up', pkt.length)) {
+      c.dropsRateLimited++;
+      return false;
+    }
+    this.sock.send(pkt);
+    this.proxy.scheduleFlush();
+    c.txPackets++;
+    c.txBytes += pkt.length;
+    this.lastActivity = Date.now(); // §5.10: forwarded packets count as activity
+    return true;
   }
 
   private refuse(err: unknown): void {
@@ -221,6 +279,12 @@ class UdpProxySession implements H3StreamHandler {
     const c = this.proxy.counters;
     if (this.limiter && !this.limiter.allow('down', msg.length)) {
       c.dropsRateLimited++;
+      return;
+    }
+    if (this.fwd?.fromTarget(msg)) {
+      c.rxPackets++;
+      c.rxBytes += msg.length;
+      this.lastActivity = Date.now();
       return;
     }
     if (this.scratch.length < 1 + msg.length) this.scratch = new Uint8Array(1 + msg.length);
@@ -273,8 +337,15 @@ class UdpProxySession implements H3StreamHandler {
     this.lastActivity = Date.now();
   }
 
-  onCapsule(): void {
-    // RFC 9297 §3.2: unknown capsule types are skipped silently.
+  onCapsule(s: H3Stream, type: number, value: Uint8Array): void {
+    // RFC 9297 §3.2: unknown capsule types are skipped silently (CID capsules too, when the
+    // client did not negotiate forwarded mode).
+    if (this.fwd === null || this.isDone) return;
+    try {
+      this.fwd.onCapsule(type, value);
+    } catch (e) {
+      this.fail(e instanceof CapsuleError ? cidCapsuleErrorH3Code(e) : H3_MESSAGE_ERROR);
+    }
   }
 
   onEnd(): void {
@@ -290,6 +361,7 @@ class UdpProxySession implements H3StreamHandler {
     if (this.isDone) return;
     this.isDone = true;
     if (reason && this.isReady) this.proxy.counters[reason]++;
+    this.fwd?.close();
     this.closeSocket();
     this.proxy.forget(this);
     if (isFin) this.stream.end();
