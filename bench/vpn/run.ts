@@ -30,7 +30,9 @@ const RTT_PER_ROUND = 20;
 const RTT_MIN_PINGS = 240;
 
 /** The issue's goal compares each masque-relay path with wireguard-go over the same hops. */
-const RTT_PAIRS: ReadonlyArray<readonly [string, string]> = [['masque-1hop', 'wg-1hop'], ['masque-2hop', 'wg-2hop']];
+const RTT_PAIRS: ReadonlyArray<readonly [string, string]> = [
+  ['masque-1hop', 'wg-1hop'], ['masque-2hop', 'wg-2hop'], ['masque-2hop-tunnelled', 'wg-2hop'],
+];
 
 /**
  * Sets each paired path's `rttAdded` and returns the lines that print it: the per-round

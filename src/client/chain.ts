@@ -53,6 +53,11 @@ export interface ChainPlan {
    * the ingress's issuer over the outer connection, goes on the inner CONNECT-IP request.
    */
   privateTokens?: PrivateTokenSource;
+  /**
+   * Offer the ingress forwarded mode for the inner connection (draft-ietf-masque-quic-proxy-07,
+   * scramble transform). Default on (client.toml `quic_forwarding`; MASQUE_QUIC_FORWARDING=0).
+   */
+  quicForwarding?: boolean;
 }
 
 /** src/privacy/client-source.ts (structural: client/ does not import privacy/ statically). */
@@ -119,6 +124,7 @@ export async function openChain(plan: ChainPlan, onStage: (s: ConnectStage) => v
         targetHost: egress.peer.host,
         targetPort: egress.peer.port,
         headers: firstNoise?.headers,
+        quicForwarding: plan.quicForwarding ?? true,
       }), plan.timeoutMs, 'ERR_TUNNEL_HANDSHAKE', 'CONNECT-UDP to the egress');
       if (firstNoise) checkNoiseResponse(firstNoise.state, udp.responseFields);
       firstNoise = undefined;
@@ -130,10 +136,15 @@ export async function openChain(plan: ChainPlan, onStage: (s: ConnectStage) => v
         path: udp,
         peer: egress.peer,
         serverName: egress.serverName,
-        config: createQuicConfig({ isServer: false, alpn: ['h3'], caPem: egress.caPem, maxUdpPayloadBytes: INNER_MAX_UDP_PAYLOAD, keepAliveMs: plan.keepAliveMs, idleTimeoutMs: 30_000 }),
+        // No spare CIDs: the inner path never changes, and a forwarding ingress must learn each
+        // client CID before the egress may use it (draft-ietf-masque-quic-proxy-07 §5.9.2).
+        config: createQuicConfig({ isServer: false, alpn: ['h3'], caPem: egress.caPem, maxUdpPayloadBytes: INNER_MAX_UDP_PAYLOAD, keepAliveMs: plan.keepAliveMs, idleTimeoutMs: 30_000, spareCids: 0 }),
         timeoutMs: plan.timeoutMs,
       });
       parts.push(inner);
+      // Forwarded mode: the ingress passes the inner connection's short-header packets between
+      // the two sockets without decrypting and re-encrypting them (docs/masque.md).
+      udp.startForwarding(inner.quic.sourceCid!(), inner.quic.destinationCid!());
       hops.push({ role: 'egress', name: egress.name, address: egress.address });
       ipHop = inner;
       ipRelay = egress;

@@ -256,8 +256,9 @@ export class Engine implements TunnelBackend {
         const peer = plan.first.peer;
         UdpPath.bind({ host: peer.host.includes(':') ? '::' : '0.0.0.0', port: 0 }, { connect: peer })
           .then((p) => {
-            if (gen === this.generation) first.endpoint.rebind(p);
-            else p.close();
+            if (gen !== this.generation) return p.close();
+            first.endpoint.rebind(p);
+            this.session?.chain.udp?.renewForwarding();
           })
           .catch(() => undefined);
         this.deps.log.info('first hop silent; migrating to a new local socket');

@@ -52,7 +52,7 @@ function isSameRelay(a: RelayEntry, b: RelayEntry): boolean {
 /** Candidate plans in failover order: the chosen relays first, then the others of each role. */
 export async function planChains(cfg: ClientConfig, opts: ConnectOptions): Promise<ChainPlan[]> {
   const clientStatic = cfg.privateKey ? parsePrivateKey(cfg.privateKey) : undefined;
-  const base = { clientStatic, timeoutMs: 5000, keepAliveMs: 1000 };
+  const base = { clientStatic, timeoutMs: 5000, keepAliveMs: 1000, quicForwarding: cfg.quicForwarding && process.env.MASQUE_QUIC_FORWARDING !== '0' };
   // A configured third-party proxy (`[proxy]`, or `--template`) replaces our relays unless
   // the connect request names relays explicitly.
   if (cfg.proxy && !opts.relay && !opts.ingress && !opts.egress) {

@@ -48,6 +48,12 @@ export interface ClientConfig {
   dns: { servers: string[] };
   /** Block traffic outside the tunnel while connecting/reconnecting. */
   killSwitch: boolean;
+  /**
+   * Two hops: let the ingress pass the inner connection's packets in forwarded mode
+   * (draft-ietf-masque-quic-proxy-07, scramble transform) instead of inside the outer
+   * connection. Default true; docs/protocol/privacy.md says what it changes.
+   */
+  quicForwarding: boolean;
   tun: { name: string; mtu: number };
   logLevel: RelayLogLevel;
   /** Privacy Pass at the egress (two-hop, docs/protocol/privacy.md); absent = off. */
@@ -153,6 +159,7 @@ function buildClientConfig(loaded: Loaded, flags: ClientFlags): ClientConfig {
     routing: readRouting(f.table('routing')),
     dns: readDns(f.table('dns')),
     killSwitch: f.bool('kill_switch', false),
+    quicForwarding: f.bool('quic_forwarding', true),
     tun: readTun(f.table('tun')),
     logLevel: f.oneOf('log_level', LOG_LEVEL_NAMES, 'info'),
     file: loaded.source.file,

@@ -50,6 +50,12 @@ export interface RelayConfig {
   ingress: {
     /** Egress relays this ingress forwards to, `host:port` each. Empty = refuse all forwarding. */
     allowEgress: string[];
+    /**
+     * Forwarded mode for clients that offer it (draft-ietf-masque-quic-proxy-07, scramble
+     * transform): their inner connection's packets pass without being decrypted and
+     * re-encrypted here. Default true.
+     */
+    quicForwarding: boolean;
   };
   egress: {
     /**
@@ -263,8 +269,9 @@ export const POOL_OFF = 'off';
 function readIngress(t: Fields): RelayConfig['ingress'] {
   const allowEgress = t.strList('allow_egress');
   t.checkEach('allow_egress', allowEgress, (v) => parseHostPort(v));
+  const quicForwarding = t.bool('quic_forwarding', true);
   t.done();
-  return { allowEgress };
+  return { allowEgress, quicForwarding };
 }
 
 type FilePath = (key: string, value: string | undefined) => string | undefined;

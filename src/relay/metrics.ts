@@ -21,6 +21,8 @@ export interface RelaySample {
   packets: Record<SessionKind, { up: number; down: number }>;
   /** Dropped packets by reason (stable labels such as 'spoofed_source', 'policy', 'unknown_context'). */
   drops: Record<string, number>;
+  /** CONNECT-UDP packets that went in forwarded mode (also counted in `packets`). */
+  forwarded?: { up: number; down: number };
   /** The egress TUN's offloaded reads: super-segments read, and the packets cut from them. */
   tunOffload?: { superSegments: number; segments: number };
 }
@@ -60,6 +62,11 @@ export class RelayMetrics {
     gaugeFrom('masque_relay_packets_total', 'Packets by kind and direction', ['kind', 'direction'], (g, s) => {
       for (const [k, v] of Object.entries(s.packets)) for (const d of ['up', 'down'] as const) g.set({ kind: k, direction: d }, v[d]);
     });
+    gaugeFrom('masque_relay_forwarded_packets_total', 'CONNECT-UDP packets passed in QUIC-aware forwarded mode, by direction',
+      ['direction'], (g, s) => {
+        if (!s.forwarded) return;
+        for (const d of ['up', 'down'] as const) g.set({ direction: d }, s.forwarded[d]);
+      });
     gaugeFrom('masque_relay_drops_total', 'Dropped packets by reason', ['reason'], (g, s) => {
       for (const [r, v] of Object.entries(s.drops)) g.set({ reason: r }, v);
     });

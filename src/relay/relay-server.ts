@@ -104,6 +104,7 @@ export class RelayServer {
       proxyName: 'masque-relay',
       // The ingress forwards only to configured egress relays (docs/self-hosting.md).
       isTargetAllowed: isIngress ? (host, port) => (self.server?.allowEgress ?? allowEgress).has(`${host}:${port}`) : undefined,
+      quicForwarding: cfg.ingress.quicForwarding,
     });
     const sample = (): RelaySample => self.server!.sample();
     const metrics = new RelayMetrics(cfg.role, sample);
@@ -180,6 +181,7 @@ export class RelayServer {
     const ip = this.ipProxy?.counters;
     const drops: Record<string, number> = {};
     for (const [k, v] of Object.entries(u)) if (k.startsWith('drop')) drops[`udp_${k}`] = v as number;
+    drops.udp_forwarded = u.fwdDrops;
     if (ip) for (const [k, v] of Object.entries(ip)) if (k.startsWith('drop')) drops[`ip_${k}`] = v as number;
     const offload = this.network?.tsoStats();
     if (this.network) drops.egress_tun = this.network.dropped;
@@ -195,6 +197,7 @@ export class RelayServer {
         'connect-ip': { up: ip?.fromClientPackets ?? 0, down: ip?.toClientPackets ?? 0 },
       },
       drops,
+      forwarded: { up: u.fwdUp, down: u.fwdDown },
       tunOffload: offload && { superSegments: offload.superSegments, segments: offload.segments },
     };
   }

@@ -42,6 +42,8 @@ export interface LabOptions {
   logLevel?: string;
   /** Extra node flags for every relay and client process (e.g. --cpu-prof for profiling). */
   nodeArgs?: string[];
+  /** Extra environment of the client process (e.g. MASQUE_QUIC_FORWARDING=0). */
+  clientEnv?: Record<string, string>;
   /**
    * Privacy Pass (two-hop): the ingress runs the issuer (`[issuer]`, keys and directory in
    * the lab dir) and the egress requires tokens, reading the issuer's directory file.
@@ -209,7 +211,8 @@ export class Lab {
    * reports `connected` (rejects on exit or after `timeoutMs`). Ctrl-C (SIGINT) disconnects.
    */
   async startClient(configPath: string, extraArgs: string[] = [], timeoutMs = 20_000): Promise<LabClient> {
-    const proc = this.tb.spawn('client', process.execPath, [...(this.opts.nodeArgs ?? []), CLI, 'connect', '--foreground', '--json', '--config', configPath, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = this.tb.spawn('client', process.execPath, [...(this.opts.nodeArgs ?? []), CLI, 'connect', '--foreground', '--json', '--config', configPath, ...extraArgs],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.opts.clientEnv } });
     const client: LabClient = { proc, output: [], state: null };
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`client did not connect:\n${client.output.join('\n')}`)), timeoutMs);

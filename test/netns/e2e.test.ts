@@ -73,6 +73,13 @@ test('two hops: ping and TCP through ingress and egress; each relay sees only it
     assert.ok(metricValue(ingressMetrics, 'masque_relay_requests_total', { kind: 'connect-udp', status: '200' }) >= 1);
     assert.ok(metricValue(egressMetrics, 'masque_relay_requests_total', { kind: 'connect-ip', status: '200' }) >= 1);
     assert.ok(metricValue(egressMetrics, 'masque_relay_bytes_total', { kind: 'connect-ip', direction: 'up' }) > 1e6);
+    // Forwarded mode (draft-ietf-masque-quic-proxy-07): nearly all of the transfer passed the
+    // ingress beside the outer connection, none of it dropped there.
+    const fwdUp = metricValue(ingressMetrics, 'masque_relay_forwarded_packets_total', { direction: 'up' });
+    const allUp = metricValue(ingressMetrics, 'masque_relay_packets_total', { kind: 'connect-udp', direction: 'up' });
+    assert.ok(fwdUp > 0.9 * allUp, `forwarded ${fwdUp} of ${allUp} packets up`);
+    assert.ok(metricValue(ingressMetrics, 'masque_relay_forwarded_packets_total', { direction: 'down' }) > 100);
+    assert.equal(metricValue(ingressMetrics, 'masque_relay_drops_total', { reason: 'udp_forwarded' }), 0);
     // What each relay logged: the ingress never the server, the egress never the client.
     const ingressLog = JSON.stringify(lab.ingress!.logs);
     const egressLog = JSON.stringify(lab.egress.logs);

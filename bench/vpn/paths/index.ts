@@ -7,7 +7,7 @@ import type { VpnPathSpec } from '../path.js';
 import { plainPath } from './plain.js';
 import { wireguardOneHop, wireguardTwoHop } from './wireguard.js';
 import { openVpnPath } from './openvpn.js';
-import { masqueOneHop, masqueTwoHop } from './masque.js';
+import { masqueOneHop, masqueTwoHop, masqueTwoHopTunnelled } from './masque.js';
 
 /** All benchmark paths, in run order. */
 export const PATHS: VpnPathSpec[] = [
@@ -19,4 +19,5 @@ export const PATHS: VpnPathSpec[] = [
   // masque-relay.
   masqueOneHop,
   masqueTwoHop,
+  masqueTwoHopTunnelled,
 ];
