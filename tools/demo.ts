@@ -106,7 +106,8 @@ function report(tb: Testbed, lab: Lab, st: { addresses: string[]; chain: Array<{
   say('what each relay saw:');
   say(`  ingress  packets to/from: ${who(r.seen.ingress, r.names)}`);
   say(`           log: sessions from ${peers(lab.ingress!)}`);
-  say(`           metrics: ${metricValue(r.mi, 'masque_relay_requests_total', { kind: 'connect-udp' })} CONNECT-UDP, ${metricValue(r.mi, 'masque_relay_bytes_total')} bytes relayed`);
+  say(`           metrics: ${metricValue(r.mi, 'masque_relay_requests_total', { kind: 'connect-udp' })} CONNECT-UDP, ${metricValue(r.mi, 'masque_relay_bytes_total')} bytes relayed, `
+    + `${metricValue(r.mi, 'masque_relay_forwarded_packets_total')} of ${metricValue(r.mi, 'masque_relay_packets_total')} packets in forwarded mode`);
   say(`  egress   packets to/from: ${who(r.seen.egress, r.names)}`);
   say(`           log: sessions from ${peers(lab.egress)}`);
   say(`           metrics: ${metricValue(r.me, 'masque_relay_requests_total', { kind: 'connect-ip' })} CONNECT-IP, ${metricValue(r.me, 'masque_relay_bytes_total')} bytes relayed`);
