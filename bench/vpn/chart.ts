@@ -25,7 +25,8 @@ const rows = all.filter((r) => r.path !== 'plain');
 const W = 760;
 const barH = 14;
 const gap = 12;
-const left = 120;
+// Room for the longest path name (about 7 px a character at 12 px sans-serif).
+const left = Math.max(120, 16 + 7 * Math.max(...rows.map((r) => r.path.length)));
 const max = Math.max(...rows.map((r) => Math.max(r.tcpMbps ?? 0, r.udpMbps ?? 0)), 1);
 const scale = (W - left - 260) / max;
 const H = 50 + rows.length * (2 * barH + gap) + 30;

@@ -12,6 +12,9 @@ import { newScrambleKey } from '../../../src/masque/quic-forwarding/scramble.js'
 import { parseCidCapsule, type CidCapsule, CAPSULE_ACK_CLIENT_CID } from '../../../src/masque/quic-forwarding/capsules.js';
 import { cidCapsuleParts } from '../../../src/masque/quic-forwarding/packet.js';
 import { CapsuleError } from '../../../src/masque/errors.js';
+import { MasqueError } from '../../../src/core/errors.js';
+import { acceptForwarding, answerForwarding, offerForwarding } from '../../../src/masque/quic-forwarding/negotiate.js';
+import { PROXY_QUIC_FORWARDING } from '../../../src/masque/quic-forwarding/header.js';
 
 /** A socket port: routes by the 16-byte DCID, records what was sent. */
 class FakePort implements RawPacketPort {
@@ -215,4 +218,31 @@ test('the client declines a client VCID its router cannot key on; close() remove
   t.proxy.close();
   assert.equal(t.clientPort.routes.size + t.proxyPort.routes.size, 0);
   assert.equal(t.client.send(shortPacket(TARGET_CID)), false);
+});
+
+test('negotiation (§3, §6.3.2): what the proxy answers and what the client accepts', () => {
+  const port = new FakePort();
+  const hooks = { sendCapsule: () => undefined, deliver: () => undefined };
+  const offer = offerForwarding();
+  assert.match(offer.field[1], /^\?1; accept-transform="scramble-dt"; scramble-key=:/);
+  const answer = answerForwarding([offer.field], true)!;
+  assert.match(answer.field[1], /^\?1; transform="scramble-dt"; scramble-key=:/);
+  assert.deepEqual(answer.keys!.peer, offer.key);
+  assert.ok(acceptForwarding(offer, [answer.field], port, hooks) instanceof ClientForwarding);
+  // The proxy: no field, ?0, or ?1 without accept-transform → as if absent (null: no field back).
+  assert.equal(answerForwarding([], true), null);
+  assert.equal(answerForwarding([[PROXY_QUIC_FORWARDING, '?0']], true), null);
+  assert.equal(answerForwarding([[PROXY_QUIC_FORWARDING, '?1']], true), null);
+  // Identity only (we do not do it), scramble without a key, or the operator switch off → ?0.
+  assert.equal(answerForwarding([[PROXY_QUIC_FORWARDING, '?1; accept-transform="identity"']], true)!.field[1], '?0');
+  assert.equal(answerForwarding([[PROXY_QUIC_FORWARDING, '?1; accept-transform="scramble-dt"']], true)!.field[1], '?0');
+  assert.equal(answerForwarding([offer.field], false)!.field[1], '?0');
+  assert.equal(answerForwarding([[PROXY_QUIC_FORWARDING, 'not an sf item ;;']], true), null);
+  // The client: ?0 or no field → no forwarding; scramble without a key → disabled; a transform
+  // it did not offer → the request is aborted.
+  assert.equal(acceptForwarding(offer, [], port, hooks), null);
+  assert.equal(acceptForwarding(offer, [[PROXY_QUIC_FORWARDING, '?0']], port, hooks), null);
+  assert.equal(acceptForwarding(offer, [[PROXY_QUIC_FORWARDING, '?1; transform="scramble-dt"']], port, hooks), null);
+  assert.throws(() => acceptForwarding(offer, [[PROXY_QUIC_FORWARDING, '?1; transform="identity"']], port, hooks),
+    (e: unknown) => e instanceof MasqueError && e.code === 'ERR_MASQUE_FORWARDING');
 });
