@@ -16,6 +16,7 @@
  * between parameters, as the draft's examples do; RFC 8941 parsers accept either form.
  */
 import { MasqueError } from '../../core/errors.js';
+import { SF_BARE, SF_KEY } from '../sf-boolean.js';
 
 /** The field name (§11.1), lowercase as in HTTP/3 (RFC 9114 §4.2). */
 export const PROXY_QUIC_FORWARDING = 'proxy-quic-forwarding';
@@ -34,16 +35,8 @@ export interface ForwardingHeader {
   readonly scrambleKey: Uint8Array | null;
 }
 
-// RFC 8941 §3.1.2 key, §3.3 bare items (Integer/Decimal, String, Token, Byte Sequence, Boolean).
-const KEY = '[a-z*][a-z0-9_.*-]*';
-const NUMBER = '-?(?:\\d{1,12}\\.\\d{1,3}|\\d{1,15})';
-const STRING = '"(?:[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]|\\\\["\\\\])*"';
-const TOKEN = "[A-Za-z*][!#$%&'*+\\-.^_`|~0-9A-Za-z:/]*";
-const BYTES = ':[A-Za-z0-9+/=]*:';
-const BOOL = '\\?[01]';
-const BARE = `${NUMBER}|${STRING}|${TOKEN}|${BYTES}|${BOOL}`;
 /** One parameter at the cursor (sticky): `;` *SP key [ "=" bare-item ]. */
-const PARAM_RE = new RegExp(`;[ ]*(${KEY})(?:=(${BARE}))?`, 'y');
+const PARAM_RE = new RegExp(`;[ ]*(${SF_KEY})(?:=(${SF_BARE}))?`, 'y');
 /** A transform name we are willing to send: an RFC 9110 token (no comma, quote or space). */
 const TRANSFORM_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /**
