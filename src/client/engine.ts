@@ -258,7 +258,7 @@ export class Engine implements TunnelBackend {
           .then((p) => {
             if (gen !== this.generation) return p.close();
             first.endpoint.rebind(p);
-            this.session?.chain.udp?.renewForwarding();
+            if (this.session?.chain.udp?.renewForwarding()) this.deps.log.info('asked the ingress for fresh forwarding VCIDs on the new path');
           })
           .catch(() => undefined);
         this.deps.log.info('first hop silent; migrating to a new local socket');

@@ -332,9 +332,9 @@ export class ConnectUdpSession implements PacketPath, H3StreamHandler {
     this.fwd?.start(clientCid, targetCid);
   }
 
-  /** After the outer connection migrated: new VCIDs, so none is seen on two paths. */
-  renewForwarding(): void {
-    this.fwd?.renew();
+  /** After the outer connection migrated: new VCIDs, so none is seen on two paths. True when asked. */
+  renewForwarding(): boolean {
+    return this.fwd?.renew() ?? false;
   }
 
   /** Whether the proxy accepted forwarded mode for this tunnel. */

@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Testbed } from '../helpers/testbed.js';
-import { Lab, type LabClient } from '../helpers/lab.js';
+import { Lab, metricValue, type LabClient } from '../helpers/lab.js';
 import type { Host } from '../helpers/testbed-net.js';
 import { capture as captureOn } from '../helpers/capture.js';
 
@@ -38,8 +38,8 @@ async function pings(count: number, interval = '0.2'): Promise<number> {
   return Number(/(\d+) received/.exec(r.stdout)?.[1] ?? 0);
 }
 
-async function withClient<T>(cfg: string, fn: (c: LabClient) => Promise<T>): Promise<T> {
-  const c = await lab.startClient(cfg);
+async function withClient<T>(cfg: string, fn: (c: LabClient) => Promise<T>, args: string[] = []): Promise<T> {
+  const c = await lab.startClient(cfg, args);
   try {
     return await fn(c);
   } finally {
@@ -131,6 +131,8 @@ test('a change of the client\'s address keeps the session (QUIC migration)', asy
     const dev = tb.links['client-ingress'].leftDev;
     // Keep the new address when the old primary goes (Linux drops secondaries with it otherwise).
     await tb.exec('client', 'sysctl', ['-qw', `net.ipv4.conf.${dev}.promote_secondaries=1`]);
+    const forwardedUp = async () => metricValue(await lab.metrics(lab.ingress!), 'masque_relay_forwarded_packets_total', { direction: 'up' });
+    const before = await forwardedUp();
     await tb.exec('client', 'ip', ['addr', 'add', '10.99.1.11/24', 'dev', dev]);
     await tb.exec('client', 'ip', ['addr', 'del', `${CLIENT_ADDR()}/24`, 'dev', dev]);
     try {
@@ -139,12 +141,18 @@ test('a change of the client\'s address keeps the session (QUIC migration)', asy
       const received = await pings(60, '0.1');
       assert.ok(received >= 30, `session survived the address change: ${received}/60 pings`);
       assert.ok(!c.output.some((l) => /reconnecting/.test(l)), `no reconnect was needed:\n${c.output.join('\n')}`);
+      // Forwarded mode came back on the new path: the client asked for fresh VCIDs after it
+      // rebound (draft-ietf-masque-quic-proxy-07 §6.5), and the ingress forwards from the new
+      // address once quiche validated it. Pings after that are forwarded again.
+      assert.ok(c.output.some((l) => l.includes('fresh forwarding VCIDs')), 'the client renewed its VCIDs');
+      const after = await forwardedUp();
+      assert.ok(after - before >= 20, `forwarded up after the migration: ${after - before}`);
     } finally {
       await tb.exec('client', 'ip', ['addr', 'add', `${CLIENT_ADDR()}/24`, 'dev', dev], { allowFail: true });
       await tb.exec('client', 'ip', ['addr', 'del', '10.99.1.11/24', 'dev', dev], { allowFail: true });
       await tb.exec('client', 'ip', ['route', 'replace', 'default', 'via', tb.links['client-ingress'].rightAddr.v4], { allowFail: true });
     }
-  });
+  }, ['--log-level', 'info']);
 });
 
 test('a relay that crashes and restarts: the client is back within 2 s, and nothing left outside the tunnel meanwhile (kill switch off)', async () => {
