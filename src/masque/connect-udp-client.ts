@@ -12,6 +12,11 @@
  * endpoint reuses `pkt`); otherwise as a DATAGRAM capsule (RFC 9297 §3.5). Unknown Context IDs
  * and datagrams too short for one are dropped and counted (§5). A context-0 payload longer than
  * 65527 bytes aborts the stream (§5, H3_MESSAGE_ERROR).
+ *
+ * With `quicForwarding` the session offers forwarded mode (draft-ietf-masque-quic-proxy-07,
+ * quic-forwarding/): once the proxy acknowledged the inner connection's CIDs, its short-header
+ * packets leave beside the outer connection instead of as datagrams (`send`), and arrive that
+ * way too (`deliver`); everything else stays as above.
  */
 import { MasqueError } from '../core/errors.js';
 import type { ClientH3Driver } from '../h3/client.js';

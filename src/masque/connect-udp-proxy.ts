@@ -12,6 +12,9 @@
  *    allowed one → else 502 `destination_ip_prohibited`;
  * 4. opens a *connected* socket (§3.1: the kernel filters the 5-tuple) and answers 200 with
  *    `capsule-protocol: ?1` (§3.5).
+ * A client that offers forwarded mode (draft-ietf-masque-quic-proxy-07) gets it unless the
+ * operator turned it off: quic-forwarding/proxy-side.ts then passes its inner connection's
+ * short-header packets between the client's 4-tuple and the socket without HTTP/3.
  * Refusals answer the status plus a `proxy-status` field and end the stream. Nothing here throws
  * for peer input. The socket lives exactly as long as the stream (§3.1): a socket error resets
  * the stream with H3_CONNECT_ERROR; idleness ends it (FIN) after `idleTimeoutMs` (default
@@ -247,7 +250,11 @@ class UdpProxySession implements H3StreamHandler {
   /** Client → target in forwarded mode: the checks of onDatagram, then the socket. */
   private forwardUp(pkt: Uint8Array): boolean {
     const c = this.proxy.counters;
-    if (this.isDone || this.sock === null || pkt.length > this.maxOut) return false;
+    if (this.isDone || this.sock === null) return false;
+    if (pkt.length > this.maxOut) {
+      c.dropsTooLarge++; // as a tunnelled one (RFC 9298 §3.1)
+      return false;
+    }
     if (this.limiter && !this.limiter.allow('up', pkt.length)) {
       c.dropsRateLimited++;
       return false;
