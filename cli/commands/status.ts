@@ -75,6 +75,7 @@ export function printStatus(out: Output, s: TunnelState, st: StatusResponse['sta
   row('addresses', s.addresses.join(', '));
   row('routes', s.routes.join(', '));
   if (s.mtu !== undefined) row('mtu', `${s.mtu}${MTU_PROBE_NOTE[s.mtuProbe ?? 'null']}`);
+  if (s.forwarding !== undefined) row('ingress', s.forwarding ? 'forwarded mode (inner packets pass it scrambled, not re-encrypted)' : 'tunnelled (every packet inside the outer connection)');
   row('rtt', st.rttMs === null ? '-' : `${st.rttMs.toFixed(1)} ms`);
   row('traffic', `↑ ${formatBytes(st.bytesUp)} (${st.packetsUp} pkts)  ↓ ${formatBytes(st.bytesDown)} (${st.packetsDown} pkts)`);
   row('uptime', st.uptimeMs === null ? '-' : formatDuration(st.uptimeMs));

@@ -217,6 +217,7 @@ export class Engine implements TunnelBackend {
     this.setState({
       state: 'connected', chain: chain.hops, addresses: session.addresses, routes: session.routes, since: new Date().toISOString(),
       mtu: session.mtu, mtuProbe: chain.ip.mtuProbe,
+      ...(chain.udp ? { forwarding: chain.udp.isForwarding } : {}),
     });
     session.onAddressesChanged = () => {
       if (gen === this.generation && this.state.state === 'connected') this.setState({ ...this.state, addresses: session.addresses });

@@ -57,6 +57,12 @@ export type TunnelState =
      * IPv6 address). Optional: a daemon of an earlier version does not send them.
      */
     mtu?: number; mtuProbe?: 'verified' | 'unanswered' | null;
+    /**
+     * Two hops: whether the ingress accepted forwarded mode for the inner connection
+     * (draft-ietf-masque-quic-proxy-07; docs/masque.md). Absent for one hop and from daemons
+     * before it existed.
+     */
+    forwarding?: boolean;
   }
   | { state: 'reconnecting'; attempt: number; stage: ConnectStage; blocked?: boolean }
   | { state: 'error'; code: string; message: string };

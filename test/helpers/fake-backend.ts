@@ -93,6 +93,7 @@ export class FakeBackend implements TunnelBackend {
       since: new Date(this.connectedAt).toISOString(),
       mtu: 1307,
       mtuProbe: 'verified',
+      ...(opts.singleHop ? {} : { forwarding: true }),
     });
   }
 

@@ -43,6 +43,7 @@ describe('relay-cli with a daemon', () => {
     assert.match(t.stdout, /chain: +in-1 \(127\.0\.0\.1:4433\) → out-1 \(127\.0\.0\.1:4434\)/);
     assert.match(t.stdout, /addresses: +100\.64\.0\.2\/32, fd00:6d61:7371::2\/128/);
     assert.match(t.stdout, /mtu: +1307 \(1280-byte packets verified end to end\)/);
+    assert.match(t.stdout, /ingress: +forwarded mode/);
     assert.match(t.stdout, /rtt: +23\.4 ms/);
     assert.match(t.stdout, /traffic: +↑ 1\.2 kB \(10 pkts\) {2}↓ 64\.0 kB \(50 pkts\)/);
     assert.match(t.stdout, /uptime: +\d+s/);

@@ -52,6 +52,7 @@ test('two hops: ping and TCP through ingress and egress; each relay sees only it
   const c = await lab.startClient(lab.clientConfig(), ['--log-level', 'info']);
   try {
     assert.deepEqual((c.state!.chain as Array<{ role: string }>).map((h) => h.role), ['ingress', 'egress']);
+    assert.equal(c.state!.forwarding, true, 'the ingress accepted forwarded mode');
     // RFC 9484 §7.2: a 1280-byte ICMPv6 echo crossed both hops (inner QUIC in the outer tunnel) and back.
     // The connected state says so, and so does the client's log.
     assert.equal(c.state!.mtuProbe, 'verified');
@@ -98,6 +99,7 @@ test('single hop: ping and TCP through the egress alone', async () => {
   const c = await lab.startClient(lab.clientConfig({ singleHop: true }));
   try {
     assert.deepEqual((c.state!.chain as Array<{ role: string }>).map((h) => h.role), ['egress']);
+    assert.equal(c.state!.forwarding, undefined, 'one hop: no CONNECT-UDP, nothing to forward');
     assert.equal((await ping(tb.addr.server.v4, 3)).received, 3);
     assert.ok((await iperf(2)) > 5);
     // TCP sent by the egress host itself to the client's tunnel address: its own stack hands
