@@ -14,7 +14,7 @@
  * also appears in route paths (`/v0/…`); a MINOR bump only adds fields or routes. The
  * client warns once when the daemon's value differs from its own.
  */
-export const API_VERSION = '0.2';
+export const API_VERSION = '0.3';
 /** The response header that carries API_VERSION. Lower case, as node:http reports it. */
 export const VERSION_HEADER = 'masque-version';
 /** Default socket path of the daemon; overridden by `--socket` or env MASQUE_SOCKET. */
