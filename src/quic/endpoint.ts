@@ -11,7 +11,7 @@ import { isIP } from 'node:net';
 import { quiche, native } from './native.js';
 import type { QuicApp, QuicConnHandle, RawPacketPort } from './app.js';
 import { initialResetToken, type QuicConfig } from './config.js';
-import type { HostPort, PacketPath } from './path.js';
+import { sameHostPort, type HostPort, type PacketPath } from './path.js';
 import { ConnDriver, type DriverHost } from './driver.js';
 import { TimerHeap } from './timer-heap.js';
 import { RawPorts } from './raw-ports.js';
@@ -160,7 +160,7 @@ export class QuicEndpoint implements DriverHost {
       // RFC 9000 §10.3.1: a Stateless Reset carries a random DCID and is recognised by its
       // token, per peer address. Let quiche check it on the connection to that peer.
       for (const d of this.drivers) {
-        if (d.peer.port === from.port && d.peer.host === from.host) {
+        if (sameHostPort(d.peer, from)) {
           d.recv(pkt, from);
           return;
         }

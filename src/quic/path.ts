@@ -22,6 +22,11 @@ export interface HostPort {
   port: number;
 }
 
+/** The same address and port (the text forms the paths report, e.g. a peer and a sender). */
+export function sameHostPort(a: HostPort, b: HostPort): boolean {
+  return a.port === b.port && a.host === b.host;
+}
+
 export interface PacketPath {
   /** The local address that quiche sees for this path (used in RecvInfo.to / SendInfo.from). */
   readonly local: HostPort;

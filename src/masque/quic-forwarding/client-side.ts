@@ -11,12 +11,12 @@
  * with quiche (and the client skips the outer layer's encryption): the two-hop chain's
  * per-packet cost (docs/benchmarks.md).
  */
-import type { HostPort } from '../../quic/path.js';
+import { sameHostPort, type HostPort } from '../../quic/path.js';
 import type { RawPacketPort } from '../../quic/app.js';
 import { CapsuleError } from '../errors.js';
 import { type CidCapsule, parseCidCapsule } from './capsules.js';
 import { ScrambleTransform, SCRAMBLE_IV_LEN } from './scramble.js';
-import { cidCapsuleParts, hasDcid, sameBytes, sameHostPort, swapDcid } from './packet.js';
+import { cidCapsuleParts, hasDcid, sameBytes, swapDcid } from './packet.js';
 
 export interface ClientForwardingHooks {
   sendCapsule(type: number, value: Uint8Array): void;

@@ -42,7 +42,3 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
-
-export function sameHostPort(a: { host: string; port: number }, b: { host: string; port: number }): boolean {
-  return a.port === b.port && a.host === b.host;
-}

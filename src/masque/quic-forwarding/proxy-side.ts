@@ -17,12 +17,12 @@
  * stream with H3_MESSAGE_ERROR).
  */
 import { randomBytes } from 'node:crypto';
-import type { HostPort } from '../../quic/path.js';
+import { sameHostPort, type HostPort } from '../../quic/path.js';
 import type { RawPacketPort } from '../../quic/app.js';
 import { CapsuleError } from '../errors.js';
 import { type CidCapsule, parseCidCapsule } from './capsules.js';
 import { ScrambleTransform, SCRAMBLE_IV_LEN } from './scramble.js';
-import { cidCapsuleParts, hasDcid, sameBytes, sameHostPort, swapDcid } from './packet.js';
+import { cidCapsuleParts, hasDcid, sameBytes, swapDcid } from './packet.js';
 
 /** Client CIDs shorter than this are refused as conflict-prone (§5.8 MAY). */
 const MIN_CLIENT_CID_LEN = 4;
