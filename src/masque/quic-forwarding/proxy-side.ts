@@ -28,8 +28,6 @@ import { cidCapsuleParts, hasDcid, sameBytes, swapDcid } from './packet.js';
 const MIN_CLIENT_CID_LEN = 4;
 /** QUIC v1 limit for a CID on the client-to-proxy connection (RFC 9000 §17.2). */
 const MAX_VCID_LEN = 20;
-/** The initial MAX_CONNECTION_IDS (§5.7): sequence numbers 0 and 1. */
-const INITIAL_MAX_SEQ = 1;
 
 export interface ProxyForwardingCounters {
   /** Client → target packets forwarded. */
@@ -64,8 +62,8 @@ export class ProxyForwarding {
   private readonly theirs: ScrambleTransform;
   private client: ClientMapping | null = null;
   private target: TargetMapping | null = null;
-  private nextSeq = 0;
-  private maxSeq = INITIAL_MAX_SEQ;
+  /** Registrations received (§5: client and target CIDs share one sequence space). */
+  private registrations = 0;
   private out = new Uint8Array(2048);
   private isClosed = false;
 
@@ -129,15 +127,14 @@ export class ProxyForwarding {
     this.dropTarget();
   }
 
-  /** Takes the registration's sequence number; false when the client exceeded our limit. */
-  private takeSeq(): boolean {
-    if (this.nextSeq > this.maxSeq) return false;
-    this.nextSeq++;
-    if (this.maxSeq < this.nextSeq + 1) {
-      this.maxSeq = this.nextSeq + 1;
-      this.send({ type: 'max-cids', maxSeq: this.maxSeq });
-    }
-    return true;
+  /**
+   * Counts a registration and allows the next two sequence numbers (§5.7; the initial limit is
+   * 1). The session's state is bounded by one mapping of each kind, not by this limit, so a
+   * client never runs out of registrations to renew its VCIDs with.
+   */
+  private countRegistration(): void {
+    this.registrations++;
+    this.send({ type: 'max-cids', maxSeq: this.registrations + 1 });
   }
 
   private send(c: CidCapsule): void {
@@ -149,7 +146,8 @@ export class ProxyForwarding {
     const isRenewal = this.client !== null && sameBytes(this.client.cid, cid);
     // One client CID at a time: a different one while one is held is refused (§5.10 allows
     // rejecting with CLOSE_CLIENT_CID); the client tunnels those packets.
-    if (!this.takeSeq() || cid.length < MIN_CLIENT_CID_LEN || cid.length > MAX_VCID_LEN || (this.client !== null && !isRenewal)) {
+    this.countRegistration();
+    if (cid.length < MIN_CLIENT_CID_LEN || cid.length > MAX_VCID_LEN || (this.client !== null && !isRenewal)) {
       this.send({ type: 'close-client', cid });
       return;
     }
@@ -161,7 +159,8 @@ export class ProxyForwarding {
 
   private registerTarget(cid: Uint8Array): void {
     const isRenewal = this.target !== null && sameBytes(this.target.cid, cid);
-    if (!this.takeSeq() || cid.length > MAX_VCID_LEN || (this.target !== null && !isRenewal)) {
+    this.countRegistration();
+    if (cid.length > MAX_VCID_LEN || (this.target !== null && !isRenewal)) {
       this.send({ type: 'close-target', cid });
       return;
     }
