@@ -115,7 +115,7 @@ export class H3Conn implements RequestContext, ControlHandler {
     this.encoder = new QpackEncoder();
   }
 
-  /** Packets beside this connection on its socket (QUIC-aware forwarding), when it has one. */
+  /** Packets beside this connection on its path (QUIC-aware forwarding); undefined when the transport offers none. */
   get raw(): RawPacketPort | undefined {
     return this.t.raw;
   }

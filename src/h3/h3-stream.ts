@@ -72,7 +72,7 @@ export class H3Stream {
     this.request = request;
   }
 
-  /** Packets beside the stream's connection on its socket (QUIC-aware forwarding), when it has one. */
+  /** Packets beside the stream's connection on its path (QUIC-aware forwarding); undefined when its transport offers none. */
   get raw(): RawPacketPort | undefined {
     return this.owner.conn.raw;
   }

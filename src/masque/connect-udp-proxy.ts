@@ -229,12 +229,15 @@ class UdpProxySession implements H3StreamHandler {
     if (this.isDone) return this.closeSocket();
     this.isReady = true;
     this.proxy.counters.accepted++;
-    this.stream.respond([[':status', '200'], ['capsule-protocol', '?1'], ...this.forwardingField(), ...extra]);
+    this.stream.respond([[':status', '200'], ['capsule-protocol', '?1'], ...this.negotiateForwarding(), ...extra]);
     this.armIdle();
   }
 
-  /** Forwarded mode for this session when the client offered it and our socket allows it. */
-  private forwardingField(): FieldLine[] {
+  /**
+   * Decides forwarded mode for this session (starting it when the client offered it and the
+   * connection can carry packets beside it) and returns the response field, if any.
+   */
+  private negotiateForwarding(): FieldLine[] {
     const port = this.stream.raw;
     const a = answerForwarding(this.stream.request.fields, this.proxy.o.quicForwarding && port !== undefined);
     if (a === null) return [];

@@ -98,7 +98,11 @@ export interface QuicConnHandle {
   /** The connection's own first CID and the peer's CID it sends to now (QUIC-aware proxying). */
   sourceCid?(): Uint8Array;
   destinationCid?(): Uint8Array;
-  /** Packets beside this connection on its socket (forwarded mode); absent over a non-socket path. */
+  /**
+   * Packets beside this connection on its path (forwarded mode). Every QuicEndpoint offers it;
+   * it is only meaningful where that path is a UDP socket (the outer connection, a relay's).
+   * Absent from handles that are not drivers (test doubles).
+   */
   readonly raw?: RawPacketPort;
 }
 

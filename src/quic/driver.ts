@@ -24,7 +24,7 @@ export interface DriverHost {
   markDirty(d: ConnDriver): void;
   registerCid(key: string, d: ConnDriver): void;
   unregisterCid(key: string): void;
-  /** Forwarded-mode packets beside `d` (absent when the path is not a socket of ours). */
+  /** Forwarded-mode packets beside `d` on the endpoint's path (QuicEndpoint always offers them). */
   rawPortFor?(d: ConnDriver): RawPacketPort;
   driverClosed(d: ConnDriver): void;
   flushNow(): void;
